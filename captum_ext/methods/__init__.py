@@ -1,0 +1,20 @@
+"""Token-level methods: the registry and the shared explainer base."""
+
+from captum_ext.methods.base import Scores, TextExplainer
+from captum_ext.methods.registry import (
+    MethodSpec,
+    get_method,
+    list_methods,
+    make_explainer,
+    register_method,
+)
+
+__all__ = [
+    "MethodSpec",
+    "Scores",
+    "TextExplainer",
+    "get_method",
+    "list_methods",
+    "make_explainer",
+    "register_method",
+]

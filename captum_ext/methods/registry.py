@@ -1,0 +1,115 @@
+"""The one registry of token-level methods: name → factory.
+
+The command line, the agreement harness, the docs and the tests read it. Adding a method is one
+module that calls :func:`register_method` plus one line in ``_BUILTIN_MODULES``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from captum_ext.errors import UnknownMethodError
+
+__all__ = [
+    "MethodSpec",
+    "get_method",
+    "list_methods",
+    "make_explainer",
+    "register_method",
+]
+
+# Modules that register built-in methods when imported (one line per method module).
+_BUILTIN_MODULES: tuple[str, ...] = (
+    "captum_ext.methods.integrated_gradients",
+    "captum_ext.methods.lime_official",
+    "captum_ext.methods.shap_partition",
+)
+
+_REGISTRY: dict[str, MethodSpec] = {}
+_loaded = False
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A registered method.
+
+    Attributes:
+        name: registry name (``captum-ext explain --method NAME``).
+        factory: ``factory(adapter, **settings) -> TextExplainer``.
+        description: one line for ``captum-ext methods``.
+        family: ``"gradient"``, ``"perturbation"``, ``"attention"``, ...
+        signed: whether a positive score pushes towards the target class (else magnitudes only).
+        stochastic: whether results depend on ``random_state``.
+        source: where the algorithm comes from (``"captum"``, ``"shap"``, ``"lime"``, ``"captum-ext"``).
+        defaults: default settings (budgets), shown by ``captum-ext methods --json``.
+    """
+
+    name: str
+    factory: Callable[..., Any]
+    description: str
+    family: str
+    signed: bool = True
+    stochastic: bool = False
+    source: str = "captum-ext"
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "family": self.family,
+            "signed": self.signed,
+            "stochastic": self.stochastic,
+            "source": self.source,
+            "defaults": dict(self.defaults),
+        }
+
+
+def register_method(spec: MethodSpec, *, replace: bool = False) -> MethodSpec:
+    """Add a method to the registry (``replace=True`` to override one of the same name)."""
+    if spec.name in _REGISTRY and not replace:
+        raise ValueError(f"a method named {spec.name!r} is already registered")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def _load_builtins() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for mod in _BUILTIN_MODULES:
+            importlib.import_module(mod)
+
+
+def list_methods() -> list[MethodSpec]:
+    """Every registered method, sorted by name.
+
+    Examples::
+
+        >>> from captum_ext.methods import list_methods
+        >>> "ig" in [m.name for m in list_methods()]
+        True
+    """
+    _load_builtins()
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+
+
+def get_method(name: str) -> MethodSpec:
+    """The registered method ``name``, or :class:`UnknownMethodError` listing the known names."""
+    _load_builtins()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise UnknownMethodError(
+            f"unknown method {name!r}: choose one of {known} (see `captum-ext methods`)."
+        ) from None
+
+
+def make_explainer(name: str, adapter: Any, **settings: Any) -> Any:
+    """Build the explainer ``name`` on ``adapter``; ``settings`` override the method's defaults."""
+    spec = get_method(name)
+    return spec.factory(adapter, **{**spec.defaults, **settings})

@@ -1,0 +1,193 @@
+"""The one word-level result type shared by every token-level method."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["WordAttribution"]
+
+
+def _jsonable(value: Any) -> Any:
+    """Turn numpy values (also nested in dicts and lists) into plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+@dataclass
+class WordAttribution:
+    """Scores of the words of one text for one target class, from one method.
+
+    A positive score pushes the prediction towards ``target`` (for signed methods); methods that
+    only give magnitudes (attention) set ``signed=False``.
+
+    Attributes:
+        text: the explained text.
+        words: the words (see :mod:`adapters.alignment`), in order.
+        spans: ``(start, end)`` character span of each word in ``text``.
+        scores: one score per word, shape ``(n_words,)``.
+        target: index of the explained class.
+        labels: class names, indexed like ``probs``.
+        probs: the model's predicted probabilities for ``text``.
+        method: registry name of the method.
+        settings: the method's settings (budgets, seeds, baselines...).
+        tokens: word-pieces (with special tokens), if the method scored word-pieces.
+        token_scores: per word-piece scores, if the method has them.
+        token_to_word: word index of each token (``None`` for special tokens).
+        signed: whether the sign of a score is meaningful.
+        extras: method-specific results (LIME intercept and fidelity, IG convergence delta, ...).
+
+    Examples::
+
+        >>> import numpy as np
+        >>> wa = WordAttribution(text="not bad", words=["not", "bad"], spans=[(0, 3), (4, 7)],
+        ...                      scores=np.array([0.7, 0.2]), target=1,
+        ...                      labels=("negative", "positive"), probs=np.array([0.1, 0.9]),
+        ...                      method="demo")
+        >>> wa.top_words(1)
+        ['not']
+        >>> WordAttribution.from_json(wa.to_json()).words
+        ['not', 'bad']
+    """
+
+    text: str
+    words: list[str]
+    spans: list[tuple[int, int]]
+    scores: np.ndarray
+    target: int
+    labels: tuple[str, ...]
+    probs: np.ndarray
+    method: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    tokens: list[str] | None = None
+    token_scores: np.ndarray | None = None
+    token_to_word: list[int | None] | None = None
+    signed: bool = True
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.scores = np.asarray(self.scores, dtype=np.float64).reshape(-1)
+        self.probs = np.asarray(self.probs, dtype=np.float64).reshape(-1)
+        self.spans = [(int(s), int(e)) for s, e in self.spans]
+        self.labels = tuple(self.labels)
+        if self.token_scores is not None:
+            self.token_scores = np.asarray(self.token_scores, dtype=np.float64).reshape(-1)
+        if len(self.words) != len(self.spans) or len(self.words) != self.scores.shape[0]:
+            raise ValueError(
+                f"words ({len(self.words)}), spans ({len(self.spans)}) and scores "
+                f"({self.scores.shape[0]}) must have the same length."
+            )
+
+    # -- views ------------------------------------------------------------------------------
+    @property
+    def target_label(self) -> str:
+        """Name of the explained class."""
+        return self.labels[self.target]
+
+    @property
+    def predicted(self) -> int:
+        """Index of the predicted class."""
+        return int(np.argmax(self.probs))
+
+    @property
+    def predicted_label(self) -> str:
+        """Name of the predicted class."""
+        return self.labels[self.predicted]
+
+    def ranking(self) -> np.ndarray:
+        """Word indices from most to least important (by signed score, or magnitude if unsigned).
+
+        Ties keep text order (stable sort).
+        """
+        key = self.scores if self.signed else np.abs(self.scores)
+        return np.argsort(-key, kind="stable")
+
+    def top_words(self, k: int = 5) -> list[str]:
+        """The ``k`` highest-ranked words."""
+        return [self.words[i] for i in self.ranking()[:k]]
+
+    # -- serialisation ----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Everything in plain JSON types (``from_dict`` inverts it)."""
+        return _jsonable(
+            {
+                "text": self.text,
+                "method": self.method,
+                "target": self.target,
+                "target_label": self.target_label,
+                "labels": list(self.labels),
+                "probs": self.probs,
+                "signed": self.signed,
+                "settings": self.settings,
+                "words": [
+                    {"word": w, "start": s, "end": e, "score": float(v)}
+                    for w, (s, e), v in zip(self.words, self.spans, self.scores, strict=True)
+                ],
+                "tokens": self.tokens,
+                "token_scores": self.token_scores,
+                "token_to_word": self.token_to_word,
+                "extras": self.extras,
+            }
+        )
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> WordAttribution:
+        """Rebuild a result from :meth:`to_dict` output."""
+        words = d["words"]
+        return cls(
+            text=d["text"],
+            words=[w["word"] for w in words],
+            spans=[(w["start"], w["end"]) for w in words],
+            scores=np.array([w["score"] for w in words], dtype=np.float64),
+            target=int(d["target"]),
+            labels=tuple(d["labels"]),
+            probs=np.array(d["probs"], dtype=np.float64),
+            method=d["method"],
+            settings=dict(d.get("settings") or {}),
+            tokens=d.get("tokens"),
+            token_scores=None if d.get("token_scores") is None else np.array(d["token_scores"]),
+            token_to_word=d.get("token_to_word"),
+            signed=bool(d.get("signed", True)),
+            extras=dict(d.get("extras") or {}),
+        )
+
+    def to_json(self, **kwargs: Any) -> str:
+        """JSON text of :meth:`to_dict`."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> WordAttribution:
+        """Inverse of :meth:`to_json`."""
+        return cls.from_dict(json.loads(text))
+
+    def to_public_json(self) -> dict[str, Any]:
+        """The command line's ``--json`` object: text, prediction, method, target and word scores."""
+        return _jsonable(
+            {
+                "text": self.text,
+                "prediction": {
+                    "label": self.predicted_label,
+                    "probs": {
+                        lab: float(p) for lab, p in zip(self.labels, self.probs, strict=True)
+                    },
+                },
+                "method": self.method,
+                "target": self.target_label,
+                "words": [
+                    {"word": w, "start": s, "end": e, "score": float(v)}
+                    for w, (s, e), v in zip(self.words, self.spans, self.scores, strict=True)
+                ],
+            }
+        )
