@@ -6,6 +6,7 @@ This is the only code that calls the model. Batching, length-sorting, de-duplica
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import warnings
@@ -338,6 +339,45 @@ class TextClassifierAdapter:
         return self.predict_ids(rows, output=output, show_progress=show_progress)[inverse]
 
     __call__ = predict_proba
+
+    # -- inside the model -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def eager_attention(self) -> Iterator[None]:
+        """Switch the model to eager attention for the block (SDPA returns no attention weights)."""
+        config = self.model.config
+        previous = getattr(config, "_attn_implementation", None)
+        if previous in (None, "eager") or not hasattr(self.model, "set_attn_implementation"):
+            yield
+            return
+        self.model.set_attn_implementation("eager")
+        try:
+            yield
+        finally:
+            self.model.set_attn_implementation(previous)
+
+    def attentions(self, text: str) -> np.ndarray:
+        """Attention weights of one text: ``(n_layers, n_heads, seq_len, seq_len)``, rows sum to 1.
+
+        Token positions are those of ``encode(text).input_ids``.
+        """
+        enc = self.encode(text)
+
+        def fn(model: nn.Module, ids: Tensor, mask: Tensor) -> Tensor:
+            out = model(input_ids=ids, attention_mask=mask, output_attentions=True)
+            return torch.stack(out.attentions, dim=1)  # (batch, layers, heads, L, L)
+
+        with self.eager_attention():
+            return self.map_batches([enc.input_ids], fn)[0].astype(np.float64)
+
+    def hidden_states(self, text: str) -> np.ndarray:
+        """Hidden states of one text: ``(n_layers + 1, seq_len, hidden)`` (embeddings first)."""
+        enc = self.encode(text)
+
+        def fn(model: nn.Module, ids: Tensor, mask: Tensor) -> Tensor:
+            out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+            return torch.stack(out.hidden_states, dim=1)
+
+        return self.map_batches([enc.input_ids], fn)[0].astype(np.float64)
 
     # -- Captum -----------------------------------------------------------------------------
     @property
