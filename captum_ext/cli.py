@@ -1,0 +1,73 @@
+"""``captum-ext`` command line: parse arguments, call the library, print.
+
+Each subcommand lives in ``captum_ext/commands/<name>.py`` with ``register(subparsers)``; adding a
+command is one module plus one line in ``_COMMAND_MODULES``. User errors (bad text, file, option
+or model) print one line ``error: ...`` and exit with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+import warnings
+
+from captum_ext import __version__
+from captum_ext.errors import CaptumExtError
+
+__all__ = ["build_parser", "main"]
+
+_COMMAND_MODULES: tuple[str, ...] = (
+    "captum_ext.commands.methods",
+    "captum_ext.commands.explain",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="captum-ext",
+        description="Explain text classifiers with Captum, SHAP and LIME, and compare the explanations.",
+    )
+    parser.add_argument("--version", action="version", version=f"captum-ext {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for mod in _COMMAND_MODULES:
+        importlib.import_module(mod).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    try:
+        return int(args.func(args) or 0)
+    except CaptumExtError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "interrupted (completed work is saved where the command supports resuming)",
+            file=sys.stderr,
+        )
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
