@@ -121,6 +121,10 @@ class TextExplainer(ABC):
             word_scores = np.asarray(scores.word_scores, dtype=np.float64)
         extras = dict(scores.extras)
         if encoding.truncated:
+            # the model never sees words past max_length: they score 0 whatever the method says
+            # (LIME's bag-of-words weights would otherwise spill onto their repeats)
+            word_scores = word_scores.copy()
+            word_scores[encoding.n_words_kept :] = 0.0
             extras["n_words_truncated"] = n_words - encoding.n_words_kept
         settings = dict(self.settings)
         if self.stochastic:
