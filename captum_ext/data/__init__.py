@@ -9,10 +9,12 @@ Examples::
     True
 """
 
+from captum_ext.data.examples import EXAMPLE_TWEETS
 from captum_ext.data.sentiment140 import TextDataset, default_data_path, load_sentiment140
 from captum_ext.data.splits import DataSplits, split_dataset
 
 __all__ = [
+    "EXAMPLE_TWEETS",
     "DataSplits",
     "TextDataset",
     "default_data_path",

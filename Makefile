@@ -1,0 +1,42 @@
+# captum-ext: `make demo` and `make test` do all set-up on a fresh machine (Python 3.11, CPU).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+# CPU torch: constraints.txt pins the on-disk CPU wheel (an unpinned torch pulls CUDA builds).
+PIP_INSTALL = $(BIN)/pip install -q --disable-pip-version-check -c constraints.txt
+export HF_HUB_OFFLINE = 1
+export TRANSFORMERS_OFFLINE = 1
+export TOKENIZERS_PARALLELISM = false
+
+.PHONY: install demo test test-unit test-integration lint model docs clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) -e ".[dev]"
+	touch $@
+
+## model: fine-tune the default model into the user cache if it is not there yet (~5 min)
+model: install
+	$(BIN)/captum-ext finetune --if-missing
+
+## demo: explain the three example tweets with every method; writes out/demo/index.html
+demo: model
+	$(BIN)/captum-ext demo --out out/demo
+
+## test: unit tests (tiny random models) then integration tests (the real default model)
+test: install
+	$(BIN)/python -m pytest -q tests/unit
+	$(MAKE) --no-print-directory model
+	$(BIN)/python -m pytest -q -m integration tests/integration
+
+test-unit: install
+	$(BIN)/python -m pytest -q tests/unit
+
+lint: install
+	$(BIN)/ruff check captum_ext adapters tests benchmarks examples
+	$(BIN)/mypy captum_ext adapters
+
+clean:
+	rm -rf out build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,34 @@
+"""``captum-ext demo``: explain the three example tweets with every method, write an HTML page."""
+
+from __future__ import annotations
+
+import argparse
+
+from captum_ext.commands._common import add_model_args, load_adapter
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="explain the three example tweets with every method",
+        description="Explain the three example tweets with every registered method, print the "
+        "top words and write OUT/index.html and OUT/results.jsonl.",
+    )
+    p.add_argument("--out", default="out/demo", help="output directory (default out/demo)")
+    p.add_argument("--methods", default=None, help="comma-separated method names (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="random_state of stochastic methods")
+    add_model_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from captum_ext.demo import run_demo
+    from captum_ext.methods import get_method
+
+    methods = None
+    if args.methods:
+        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+        for m in methods:
+            get_method(m)
+    run_demo(load_adapter(args), args.out, methods=methods, random_state=args.seed)
+    return 0
