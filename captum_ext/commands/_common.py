@@ -51,7 +51,9 @@ def read_texts(args: argparse.Namespace) -> list[str]:
     elif text:
         texts.extend(text)
     path = getattr(args, "text_file", None)
-    if path:
+    if path == "-":
+        texts.extend(line.rstrip("\n") for line in sys.stdin if line.strip())
+    elif path:
         try:
             with open(path, encoding="utf-8") as fh:
                 texts.extend(line.rstrip("\n") for line in fh if line.strip())
@@ -61,7 +63,7 @@ def read_texts(args: argparse.Namespace) -> list[str]:
             raise InputError(
                 f"--text-file {path} is not UTF-8 ({e.reason}): save it as UTF-8."
             ) from None
-    if not texts and not sys.stdin.isatty() and path is None and text is None:
+    if not texts and path is None and text is None and not sys.stdin.isatty():
         texts.extend(line.rstrip("\n") for line in sys.stdin if line.strip())
     if not texts:
         raise InputError("no text given: pass TEXT, --text-file FILE, or pipe texts on stdin.")

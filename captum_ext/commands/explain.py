@@ -17,7 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "text", nargs="?", default=None, help="text to explain (or use --text-file / stdin)"
     )
-    p.add_argument("--text-file", metavar="FILE", help="explain every line of FILE (UTF-8)")
+    p.add_argument(
+        "--text-file", metavar="FILE", help="explain every line of FILE (UTF-8; - for stdin)"
+    )
     p.add_argument(
         "--method", default="ig", help="method name, see `captum-ext methods` (default ig)"
     )
