@@ -1,0 +1,56 @@
+"""Agreement, faithfulness and plausibility metrics: pure functions, arrays in, numbers out."""
+
+from captum_ext.metrics.agreement import (
+    agreement_scores,
+    feature_agreement,
+    kendall_tau_b,
+    pairwise_rank_agreement,
+    rank_agreement,
+    rank_biased_overlap,
+    rank_correlation,
+    sign_agreement,
+    signed_rank_agreement,
+    spearman_rho,
+    top_k,
+)
+from captum_ext.metrics.faithfulness import (
+    ERASER_BINS,
+    aopc,
+    bin_sizes,
+    delete_words,
+    deletion_area,
+    faithfulness_rows,
+    faithfulness_scores,
+    keep_words,
+    leave_one_out_rows,
+    random_rankings,
+)
+from captum_ext.metrics.plausibility import auprc, iou_f1, plausibility_scores, token_f1
+
+__all__ = [
+    "ERASER_BINS",
+    "agreement_scores",
+    "aopc",
+    "auprc",
+    "bin_sizes",
+    "delete_words",
+    "deletion_area",
+    "faithfulness_rows",
+    "faithfulness_scores",
+    "feature_agreement",
+    "iou_f1",
+    "keep_words",
+    "kendall_tau_b",
+    "leave_one_out_rows",
+    "pairwise_rank_agreement",
+    "plausibility_scores",
+    "random_rankings",
+    "rank_agreement",
+    "rank_biased_overlap",
+    "rank_correlation",
+    "sign_agreement",
+    "signed_rank_agreement",
+    "spearman_rho",
+    "token_f1",
+    "top_k",
+]
