@@ -7,6 +7,7 @@ from captum_ext.viz.html import (
     html_page,
     score_color,
 )
+from captum_ext.viz.shap_interop import base_value, text_pieces, to_shap_explanation
 
 __all__ = [
     "HTMLFragment",
@@ -14,4 +15,7 @@ __all__ = [
     "compare_html",
     "html_page",
     "score_color",
+    "base_value",
+    "text_pieces",
+    "to_shap_explanation",
 ]
