@@ -26,6 +26,7 @@ _BUILTIN_MODULES: tuple[str, ...] = (
     "captum_ext.methods.integrated_gradients",
     "captum_ext.methods.lime_official",
     "captum_ext.methods.shap_partition",
+    "captum_ext.methods.gradients",
 )
 
 _REGISTRY: dict[str, MethodSpec] = {}
