@@ -27,6 +27,7 @@ _BUILTIN_MODULES: tuple[str, ...] = (
     "captum_ext.methods.lime_official",
     "captum_ext.methods.shap_partition",
     "captum_ext.methods.gradients",
+    "captum_ext.methods.occlusion",
 )
 
 _REGISTRY: dict[str, MethodSpec] = {}
