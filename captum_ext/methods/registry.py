@@ -28,6 +28,7 @@ _BUILTIN_MODULES: tuple[str, ...] = (
     "captum_ext.methods.shap_partition",
     "captum_ext.methods.gradients",
     "captum_ext.methods.occlusion",
+    "captum_ext.methods.captum_perturbation",
 )
 
 _REGISTRY: dict[str, MethodSpec] = {}
