@@ -29,6 +29,7 @@ _BUILTIN_MODULES: tuple[str, ...] = (
     "captum_ext.methods.gradients",
     "captum_ext.methods.occlusion",
     "captum_ext.methods.captum_perturbation",
+    "captum_ext.methods.attention",
 )
 
 _REGISTRY: dict[str, MethodSpec] = {}
