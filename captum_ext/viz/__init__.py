@@ -1,5 +1,6 @@
 """Plots, escaped HTML, ``shap.Explanation`` and Captum ``VisualizationDataRecord`` export."""
 
+from captum_ext.viz.captum_interop import to_visualization_record, visualize_text
 from captum_ext.viz.html import (
     HTMLFragment,
     attribution_html,
@@ -18,4 +19,6 @@ __all__ = [
     "base_value",
     "text_pieces",
     "to_shap_explanation",
+    "to_visualization_record",
+    "visualize_text",
 ]
