@@ -234,6 +234,14 @@ class InputXGradientExplainer(_LayerGradientExplainer):
     towards the target class. Captum's ``LayerGradientXActivation`` on the embedding layer, summed
     over the embedding dimensions.
 
+    A caveat for BERT-like models, whose embedding block is ``LayerNorm(e + p + s)`` (word,
+    position, segment): LayerNorm is invariant to shifting and scaling its input, so the gradient
+    ``g`` at its input is orthogonal to that input and ``g·e = −g·(p + s)``. The score measures
+    the gradient along the position and segment embeddings rather than the word, and on a model
+    driven by one planted word it does not rank that word first (see
+    ``tests/unit/test_methods_signs.py``). Integrated Gradients, which integrates from a [PAD]
+    baseline instead of taking one first-order step, does.
+
     Args:
         adapter: the model wrapper.
         output (str, optional): ``"probs"``, ``"logits"`` or ``"log_odds"``. Default: ``"probs"``
