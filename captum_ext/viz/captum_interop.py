@@ -16,15 +16,16 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Iterable
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import torch
-from captum.attr._utils.visualization import VisualizationDataRecord
 
 from captum_ext.errors import InputError
 from captum_ext.result import WordAttribution
 from captum_ext.viz.html import HTMLFragment
+
+if TYPE_CHECKING:
+    from captum.attr._utils.visualization import VisualizationDataRecord
 
 __all__ = ["to_visualization_record", "visualize_text"]
 
@@ -107,6 +108,10 @@ def to_visualization_record(
         scores, items = attribution.token_scores, list(attribution.tokens)
     else:
         raise InputError(f"level must be 'word' or 'token', got {level!r}.")
+    # imported here: torch and captum take seconds to import, the HTML helpers need neither
+    import torch
+    from captum.attr._utils.visualization import VisualizationDataRecord
+
     normed = torch.as_tensor(_normalise(scores, normalize), dtype=torch.float64)
     delta = attribution.extras.get("convergence_delta")
     return VisualizationDataRecord(
@@ -146,6 +151,12 @@ def _words_cell(words: list[str], importances: Iterable[float]) -> str:
             f'color:black;" title="{_esc(f"{word}: {imp:+.3f}")}">{_esc(word)}</mark>'
         )
     return f'<td style="padding:2px 0;">{" ".join(marks)}</td>'
+
+
+def _as_floats(values: Any) -> list[float]:
+    if hasattr(values, "detach"):  # a torch tensor
+        values = values.detach().cpu().numpy()
+    return np.asarray(values, dtype=np.float64).reshape(-1).tolist()
 
 
 def visualize_text(
@@ -189,11 +200,7 @@ def visualize_text(
     for rec in datarecords:
         if isinstance(rec, WordAttribution):
             rec = to_visualization_record(rec)
-        importances = rec.word_attributions
-        if isinstance(importances, torch.Tensor):
-            importances = importances.detach().cpu().reshape(-1).tolist()
-        else:
-            importances = np.asarray(importances, dtype=np.float64).reshape(-1).tolist()
+        importances = _as_floats(rec.word_attributions)
         words = [str(w) for w in rec.raw_input_ids]
         if len(importances) < len(words):
             raise InputError(
