@@ -1,0 +1,381 @@
+r"""Interpretable text features, neighbourhood sampling and perturbed token rows for LIME.
+
+A text is a row of token ids (special tokens included). Its *units* are groups of token
+positions (words, or official LIME's ``\W+`` tokens); its *base features* are units, or, in
+bag-of-words mode, all units with the same string; *n-gram features* are runs of 2..N adjacent
+units, present when all their words are present. A neighbourhood sample is a binary mask over
+the base features; :class:`FeatureSpace` turns masks into token-id rows without re-tokenising
+(remove the tokens of absent features, or replace each absent word by one ``[MASK]``/``[UNK]``/
+``[PAD]`` token) and into the surrogate's design matrix (one column per base feature, one per
+n-gram).
+
+Two samplers draw masks:
+
+- ``"lime"``: exactly official LIME's draws (``LimeTextExplainer``): the number of removed
+  features is uniform in ``1..d`` and the removed set uniform given its size, with the same
+  ``numpy.random.RandomState`` calls, so the same seed gives the same neighbourhood.
+- ``"kernel"`` (the default of :class:`~captum_ext.attr.TextLime`): the same weighted objective
+  as official LIME in expectation, with less variance. The number of kept features is drawn in
+  proportion to official LIME's probability times the kernel weight (importance sampling: every
+  sampled row then carries the same weight, instead of most of official LIME's samples carrying
+  almost none); the counts per size are allocated by systematic (stratified) sampling; within a
+  size the removed sets are balanced (each feature removed equally often); and a size with fewer
+  distinct masks than samples is enumerated exactly, each mask weighted by its expected count.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from captum_ext.errors import InputError
+
+__all__ = [
+    "FeatureSpace",
+    "Neighbourhood",
+    "cosine_distance_to_original",
+    "lime_kernel",
+    "lime_units",
+    "sample_kernel",
+    "sample_lime",
+]
+
+#: official LIME's default word separator (``LimeTextExplainer(split_expression=r"\W+")``)
+LIME_SPLIT = r"\W+"
+
+
+def lime_kernel(distances: np.ndarray, kernel_width: float) -> np.ndarray:
+    """Official LIME's text kernel: ``sqrt(exp(-d**2 / width**2))``."""
+    d = np.asarray(distances, dtype=np.float64)
+    return np.sqrt(np.exp(-(d**2) / kernel_width**2))
+
+
+def cosine_distance_to_original(masks: np.ndarray) -> np.ndarray:
+    """Cosine distance × 100 between each binary mask and the all-ones mask (official LIME).
+
+    An all-zero mask has distance 100 (scikit-learn's convention for a zero vector).
+    """
+    masks = np.asarray(masks, dtype=np.float64)
+    d = masks.shape[1]
+    kept = masks.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sim = np.where(kept > 0, kept / np.sqrt(kept * d), 0.0)
+    return (1.0 - sim) * 100.0
+
+
+def euclidean_distance_to_original(masks: np.ndarray) -> np.ndarray:
+    """Euclidean distance between each binary mask and the all-ones mask (no scaling)."""
+    masks = np.asarray(masks, dtype=np.float64)
+    return np.sqrt((1.0 - masks).sum(axis=1))
+
+
+_DISTANCES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "cosine": cosine_distance_to_original,
+    "euclidean": euclidean_distance_to_original,
+}
+
+
+def distance_function(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The distance of masks to the original text: ``"cosine"`` (×100, official) or ``"euclidean"``."""
+    try:
+        return _DISTANCES[name]
+    except KeyError:
+        raise InputError(
+            f"distance must be one of {', '.join(_DISTANCES)}, got {name!r}."
+        ) from None
+
+
+def lime_units(
+    text: str, spans: Sequence[tuple[int, int]], split_expression: str = LIME_SPLIT
+) -> tuple[list[str], list[list[int]]]:
+    r"""Official LIME's word tokens of ``text`` and the words (by ``spans``) each one overlaps.
+
+    LIME splits on ``\W+``: separators (punctuation, spaces, emoji) are never perturbed. Tokens
+    that overlap no word in ``spans`` (e.g. past the truncation point) are dropped.
+
+    Returns:
+        ``(tokens, words_of_token)``: each token string, and the indices of the words it overlaps.
+    """
+    splitter = re.compile(rf"({split_expression})|$")
+    pieces = [s for s in splitter.split(text) if s]
+    tokens: list[str] = []
+    groups: list[list[int]] = []
+    start = 0
+    for piece in pieces:
+        end = start + len(piece)
+        if not splitter.match(piece):
+            words = [i for i, (s, e) in enumerate(spans) if s < end and start < e]
+            if words:
+                tokens.append(piece)
+                groups.append(words)
+        start = end
+    return tokens, groups
+
+
+@dataclass
+class FeatureSpace:
+    """The interpretable features of one token row.
+
+    Build it with :meth:`from_units`. Attributes:
+        input_ids: the original token ids (special tokens included).
+        unit_names: the string of each unit (word or LIME token), in text order.
+        unit_positions: the token positions of each unit.
+        base_names: one name per base feature (a unit, or in bag-of-words mode a unit string).
+        base_units: the units of each base feature.
+        ngrams: each n-gram feature as a tuple of base-feature indices (``n >= 2``).
+        ngram_names: the n-grams' names, their words joined by spaces.
+    """
+
+    input_ids: np.ndarray
+    unit_names: list[str]
+    unit_positions: list[list[int]]
+    base_names: list[str]
+    base_units: list[list[int]]
+    ngrams: list[tuple[int, ...]] = field(default_factory=list)
+    ngram_names: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_units(
+        cls,
+        input_ids: Sequence[int],
+        unit_names: Sequence[str],
+        unit_positions: Sequence[Sequence[int]],
+        *,
+        bow: bool = False,
+        max_ngram: int = 1,
+    ) -> FeatureSpace:
+        """Group units into base features and add n-grams of adjacent units.
+
+        Args:
+            input_ids: the token row.
+            unit_names: each unit's string.
+            unit_positions: each unit's token positions (units without positions are dropped).
+            bow: official LIME's ``bow=True``: a string is one feature wherever it occurs.
+            max_ngram: longest n-gram feature (1 = words only).
+        """
+        if max_ngram < 1:
+            raise InputError(f"max_ngram must be >= 1, got {max_ngram}.")
+        keep = [i for i, pos in enumerate(unit_positions) if len(pos) > 0]
+        names = [str(unit_names[i]) for i in keep]
+        positions = [sorted(int(p) for p in unit_positions[i]) for i in keep]
+        base_names: list[str] = []
+        base_units: list[list[int]] = []
+        unit_feature: list[int] = []
+        index: dict[str, int] = {}
+        for u, name in enumerate(names):
+            if bow and name in index:
+                f = index[name]
+                base_units[f].append(u)
+            else:
+                f = len(base_names)
+                index[name] = f
+                base_names.append(name)
+                base_units.append([u])
+            unit_feature.append(f)
+        ngrams: list[tuple[int, ...]] = []
+        ngram_names: list[str] = []
+        seen: set[tuple[int, ...]] = set()
+        for n in range(2, max_ngram + 1):
+            for start in range(len(names) - n + 1):
+                feats = tuple(unit_feature[start : start + n])
+                if len(set(feats)) < n or feats in seen:
+                    continue  # "very very" would repeat a column; a repeated n-gram is one feature
+                seen.add(feats)
+                ngrams.append(feats)
+                ngram_names.append(" ".join(names[start : start + n]))
+        return cls(
+            input_ids=np.asarray(input_ids, dtype=np.int64),
+            unit_names=names,
+            unit_positions=positions,
+            base_names=base_names,
+            base_units=base_units,
+            ngrams=ngrams,
+            ngram_names=ngram_names,
+        )
+
+    # -- sizes and names --------------------------------------------------------------------
+    @property
+    def n_base(self) -> int:
+        """Number of base features (the mask's width)."""
+        return len(self.base_names)
+
+    @property
+    def n_features(self) -> int:
+        """Number of surrogate features: base features plus n-grams."""
+        return self.n_base + len(self.ngrams)
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the surrogate's features (base features, then n-grams)."""
+        return self.base_names + self.ngram_names
+
+    def position_feature(self) -> np.ndarray:
+        """For each token position, its base feature, or -1 (special tokens, unperturbed)."""
+        out = np.full(len(self.input_ids), -1, dtype=np.int64)
+        for f, units in enumerate(self.base_units):
+            for u in units:
+                out[self.unit_positions[u]] = f
+        return out
+
+    def unit_scores(self, weights: np.ndarray) -> np.ndarray:
+        """Per-unit scores: the unit's feature weight plus an equal share of each n-gram's weight."""
+        weights = np.asarray(weights, dtype=np.float64)
+        per_base = weights[: self.n_base].copy()
+        for g, feats in enumerate(self.ngrams):
+            per_base[list(feats)] += weights[self.n_base + g] / len(feats)
+        out = np.zeros(len(self.unit_names))
+        for f, units in enumerate(self.base_units):
+            out[units] = per_base[f]
+        return out
+
+    # -- masks → model rows and surrogate design --------------------------------------------
+    def design(self, masks: np.ndarray) -> np.ndarray:
+        """The surrogate's inputs: the mask columns, then one product column per n-gram."""
+        masks = np.asarray(masks, dtype=np.float64)
+        if not self.ngrams:
+            return masks
+        cols = [masks[:, list(feats)].prod(axis=1) for feats in self.ngrams]
+        return np.hstack([masks, np.stack(cols, axis=1)])
+
+    def rows(self, masks: np.ndarray, *, replace_id: int | None = None) -> list[list[int]]:
+        """Token-id rows for binary masks (no re-tokenising).
+
+        Args:
+            masks: ``(n, n_base)`` binary masks, 1 = feature present.
+            replace_id: ``None`` removes the tokens of absent features; a token id replaces each
+                absent *word* by one such token (its other word-pieces are dropped).
+        """
+        masks = np.asarray(masks, dtype=bool)
+        ids = self.input_ids
+        pos_feat = self.position_feature()
+        perturbable = pos_feat >= 0
+        keep = np.ones((masks.shape[0], len(ids)), dtype=bool)
+        keep[:, perturbable] = masks[:, pos_feat[perturbable]]
+        if replace_id is None:
+            return [ids[k].tolist() for k in keep]
+        first = np.zeros(len(ids), dtype=bool)
+        for pos in self.unit_positions:
+            first[pos[0]] = True
+        out_ids = np.where(keep, ids[None, :], replace_id)
+        include = keep | first[None, :]
+        return [out_ids[i][include[i]].tolist() for i in range(masks.shape[0])]
+
+
+@dataclass
+class Neighbourhood:
+    """Sampled masks and their regression weights (before the kernel, see ``kernel_factor``).
+
+    Attributes:
+        masks: ``(n, n_base)`` binary masks; row 0 is the original text (all ones).
+        sample_weight: multiplicity of each row in the sample (1 for independent draws; an
+            expected count for exactly enumerated masks).
+        kernel_factor: the kernel is already folded into the weights (``True`` for the kernel
+            sampler) or must be applied by the caller (``False`` for the lime sampler).
+    """
+
+    masks: np.ndarray
+    sample_weight: np.ndarray
+    kernel_factor: bool
+
+
+def sample_lime(n_base: int, n_samples: int, random_state: np.random.RandomState) -> Neighbourhood:
+    """Official LIME's neighbourhood (``LimeTextExplainer.__data_labels_distances``).
+
+    Same calls on the same ``RandomState`` as official LIME, so the same seed gives the same masks.
+    """
+    if n_samples < 1:
+        raise InputError(f"n_samples must be >= 1, got {n_samples}.")
+    sizes = random_state.randint(1, n_base + 1, n_samples - 1)
+    masks = np.ones((n_samples, n_base), dtype=np.int8)
+    features_range = range(n_base)
+    for i, size in enumerate(sizes, start=1):
+        inactive = random_state.choice(features_range, size, replace=False)
+        masks[i, inactive] = 0
+    return Neighbourhood(masks, np.ones(n_samples), kernel_factor=False)
+
+
+def _systematic_counts(probs: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Counts summing to ``n`` with expectation ``n * probs`` (systematic resampling)."""
+    if n <= 0:
+        return np.zeros(len(probs), dtype=np.int64)
+    cum = np.cumsum(probs) * n
+    cum[-1] = n
+    points = rng.random() + np.arange(n)
+    idx = np.searchsorted(cum, points, side="right")
+    return np.bincount(np.minimum(idx, len(probs) - 1), minlength=len(probs))
+
+
+def level_weights(
+    n_base: int, kernel: Callable[[np.ndarray], np.ndarray], distance: Callable
+) -> np.ndarray:
+    """Kernel weight of a mask keeping ``j`` of ``n_base`` features, for ``j = 0..n_base - 1``."""
+    masks = np.zeros((n_base, n_base))
+    for j in range(n_base):
+        masks[j, :j] = 1.0
+    return kernel(distance(masks))
+
+
+def sample_kernel(
+    n_base: int,
+    n_samples: int,
+    rng: np.random.Generator,
+    kernel: Callable[[np.ndarray], np.ndarray],
+    distance: Callable[[np.ndarray], np.ndarray],
+    *,
+    enumerate_exact: bool = True,
+) -> Neighbourhood:
+    """A lower-variance neighbourhood with the same expected weighted objective as official LIME.
+
+    Official LIME keeps ``j`` features with probability ``1/d`` (``j = 0..d-1``) and weights
+    the row by ``w_j = kernel(distance(j))``. Here ``j`` is drawn with probability
+    ``q_j ∝ w_j / d`` and every sampled row is weighted ``c = Σ_j w_j / d``, so that
+    ``E[Σ weight·loss]`` is unchanged; the row of the original text keeps weight 1. Counts per
+    ``j`` are stratified; removed sets are balanced across features; a level with at most as many
+    distinct masks as allocated samples is enumerated, each mask weighted by its expected count.
+    The returned weights include the kernel (``kernel_factor=True``).
+    """
+    if n_samples < 1:
+        raise InputError(f"n_samples must be >= 1, got {n_samples}.")
+    d = n_base
+    w = level_weights(d, kernel, distance)
+    c = float(w.mean())
+    masks_out: list[np.ndarray] = [np.ones((1, d), dtype=np.int8)]
+    weights_out: list[np.ndarray] = [np.ones(1)]
+    if n_samples == 1:
+        return Neighbourhood(masks_out[0], weights_out[0], kernel_factor=True)
+    if c <= 0:  # every perturbation has zero kernel weight: fall back to the official draw
+        q = np.full(d, 1.0 / d)
+        c_level = w * d  # per-level weight that keeps the objective (all ~0)
+    else:
+        q = w / w.sum()
+        c_level = np.full(d, c)
+    counts = _systematic_counts(q, n_samples - 1, rng)
+    for j in range(d):
+        m = int(counts[j])
+        if m == 0:
+            continue
+        n_removed = d - j
+        n_distinct = math.comb(d, j)
+        if enumerate_exact and n_distinct <= m:
+            block = np.ones((n_distinct, d), dtype=np.int8)
+            for i, removed in enumerate(itertools.combinations(range(d), n_removed)):
+                block[i, list(removed)] = 0
+            masks_out.append(block)
+            weights_out.append(np.full(n_distinct, c_level[j] * m / n_distinct))
+            continue
+        block = np.ones((m, d), dtype=np.int8)
+        used = np.zeros(d)
+        for i in range(m):
+            # the least-removed features first, ties broken at random: balanced, uniform marginals
+            key = used + rng.random(d)
+            removed = np.argpartition(key, n_removed - 1)[:n_removed]
+            block[i, removed] = 0
+            used[removed] += 1
+        masks_out.append(block)
+        weights_out.append(np.full(m, c_level[j]))
+    return Neighbourhood(np.vstack(masks_out), np.concatenate(weights_out), kernel_factor=True)
