@@ -208,15 +208,13 @@ def to_shap_explanation(
     import shap
 
     single = isinstance(attributions, WordAttribution)
-    if single:
-        attributions = [attributions]  # type: ignore[list-item]
-    items = list(attributions)
+    items: list[Any] = [attributions] if single else list(attributions)  # type: ignore[arg-type]
     if not items:
         raise InputError("attributions must hold at least one WordAttribution, got none.")
     nested = not isinstance(items[0], WordAttribution)
     rows: list[list[WordAttribution]] = []
     for i, item in enumerate(items):
-        group = list(item) if not isinstance(item, WordAttribution) else [item]
+        group: list[Any] = [item] if isinstance(item, WordAttribution) else list(item)
         if nested == isinstance(item, WordAttribution) or not group:
             raise InputError(
                 f"attributions[{i}]: give either a flat list of WordAttribution (one class) or a "
