@@ -96,6 +96,20 @@ def score_color(score: float, scale: float, *, signed: bool = True) -> str:
     return f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{alpha:.3f})"
 
 
+def one_text(attributions: Sequence[WordAttribution], fix: str) -> list[WordAttribution]:
+    """The results as a list, checked to be at least one and all for the same text and words."""
+    rows = list(attributions)
+    if not rows:
+        raise InputError("attributions must hold at least one WordAttribution, got none.")
+    for wa in rows[1:]:
+        if wa.text != rows[0].text or wa.words != rows[0].words:
+            raise InputError(
+                f"all attributions must explain the same text; got {rows[0].text!r} "
+                f"({rows[0].method}) and {wa.text!r} ({wa.method}). {fix}"
+            )
+    return rows
+
+
 def _max_abs(wa: WordAttribution) -> float:
     finite = wa.scores[np.isfinite(wa.scores)]
     return float(np.max(np.abs(finite))) if finite.size else 0.0
@@ -259,16 +273,7 @@ def compare_html(
         >>> frag.count("<tr")
         3
     """
-    rows = list(attributions)
-    if not rows:
-        raise InputError("attributions must hold at least one WordAttribution, got none.")
-    text = rows[0].text
-    for wa in rows[1:]:
-        if wa.text != text:
-            raise InputError(
-                f"all attributions must explain the same text; got {text!r} ({rows[0].method}) "
-                f"and {wa.text!r} ({wa.method}). Call compare_html once per text."
-            )
+    rows = one_text(attributions, "Call compare_html once per text.")
     scales = _resolve_scale(scale, rows)
     cell = "padding:3px 8px;vertical-align:top;border-bottom:1px solid #e5e5e5;"
     trs = [
