@@ -133,36 +133,35 @@ def plot_word_heatmap(
 ) -> Figure:
     """Word heat strip: one row per method, one column per word of the same text.
 
-        Args:
-            attributions (sequence of WordAttribution): results for one text (e.g. IG, LIME, SHAP).
-            scale (str, optional): ``"row"`` divides each row by its largest absolute score (compares
-                rankings across methods with different units); ``"shared"`` uses one scale for all
-                rows. Default: ``"row"``
-            annotate (bool, optional): print the (scaled) score in each cell. Default: when the text
-                has at most 25 words
-            max_words (int, optional): show at most this many words (the first ones). Default: 60
-            ax (matplotlib Axes, optional): draw here instead of a new figure. Default: None
+    Args:
+        attributions (sequence of WordAttribution): results for one text (e.g. IG, LIME, SHAP).
+        scale (str, optional): ``"row"`` divides each row by its largest absolute score (compares
+            rankings across methods with different units); ``"shared"`` uses one scale for all
+            rows. Default: ``"row"``
+        annotate (bool, optional): print the (scaled) score in each cell. Default: when the text
+            has at most 25 words
+        max_words (int, optional): show at most this many words (the first ones). Default: 60
+        ax (matplotlib Axes, optional): draw here instead of a new figure. Default: None
 
-        Returns:
-            PlotFigure (or ``ax.figure``)
+    Returns:
+        PlotFigure (or ``ax.figure``)
 
-        Raises:
-            InputError: no results, or results for different texts.
+    Raises:
+        InputError: no results, or results for different texts.
 
-        Examples::
+    Examples::
 
-            >>> import numpy as np
-            >>> from captum_ext.result import WordAttribution
-    from captum_ext.viz.html import one_text
-            >>> def wa(method, scores):
-            ...     return WordAttribution(text="not bad at all", words=["not", "bad", "at", "all"],
-            ...         spans=[(0, 3), (4, 7), (8, 10), (11, 14)], scores=np.array(scores),
-            ...         target=1, labels=("negative", "positive"), probs=np.array([0.2, 0.8]),
-            ...         method=method)
-            >>> fig = plot_word_heatmap([wa("ig", [0.4, 0.3, 0.0, 0.1]),
-            ...                          wa("lime", [0.2, -0.1, 0.0, 0.05])])
-            >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
-            ['ig', 'lime']
+        >>> import numpy as np
+        >>> from captum_ext.result import WordAttribution
+        >>> def wa(method, scores):
+        ...     return WordAttribution(text="not bad at all", words=["not", "bad", "at", "all"],
+        ...         spans=[(0, 3), (4, 7), (8, 10), (11, 14)], scores=np.array(scores),
+        ...         target=1, labels=("negative", "positive"), probs=np.array([0.2, 0.8]),
+        ...         method=method)
+        >>> fig = plot_word_heatmap([wa("ig", [0.4, 0.3, 0.0, 0.1]),
+        ...                          wa("lime", [0.2, -0.1, 0.0, 0.05])])
+        >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+        ['ig', 'lime']
     """
     rows = one_text(attributions, "Plot one text at a time.")
     if scale not in ("row", "shared"):
