@@ -172,6 +172,28 @@ class WordAttribution:
         """Inverse of :meth:`to_json`."""
         return cls.from_dict(json.loads(text))
 
+    # -- interop (delegations to captum_ext.viz) ---------------------------------------------
+    def to_shap(self, **kwargs: Any) -> Any:
+        """A ``shap.Explanation`` for ``shap.plots.text/bar/waterfall`` (see :mod:`captum_ext.viz`)."""
+        from captum_ext.viz.shap_interop import to_shap_explanation
+
+        return to_shap_explanation(self, **kwargs)
+
+    def to_captum_record(self, **kwargs: Any) -> Any:
+        """Captum's ``VisualizationDataRecord`` for ``captum.attr.visualization.visualize_text``."""
+        from captum_ext.viz.captum_interop import to_visualization_record
+
+        return to_visualization_record(self, **kwargs)
+
+    def to_html(self, **kwargs: Any) -> str:
+        """The text with each word coloured by its score (escaped HTML fragment)."""
+        from captum_ext.viz.html import attribution_html
+
+        return attribution_html(self, **kwargs)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
     def to_public_json(self) -> dict[str, Any]:
         """The command line's ``--json`` object: text, prediction, method, target and word scores."""
         return _jsonable(
