@@ -171,7 +171,7 @@ class CaptumLimeExplainer(_CaptumSurrogateExplainer):
 
     Args:
         adapter: the model wrapper.
-        n_samples (int, optional): perturbed texts. Default: 500
+        n_samples (int, optional): perturbed texts. Default: 300
         alpha (float, optional): ridge penalty of the surrogate. Default: 1.0
         kernel_width (float, optional): width of LIME's text kernel. Default: 25
         output (str, optional): ``"probs"``, ``"logits"`` or ``"log_odds"``. Default: ``"probs"``
@@ -191,7 +191,7 @@ class CaptumLimeExplainer(_CaptumSurrogateExplainer):
         self,
         adapter: TextClassifierAdapter,
         *,
-        n_samples: int = 500,
+        n_samples: int = 300,
         alpha: float = 1.0,
         kernel_width: float = 25.0,
         output: Output = "probs",
@@ -234,7 +234,7 @@ class CaptumKernelShapExplainer(_CaptumSurrogateExplainer):
     Args:
         adapter: the model wrapper.
         n_samples (int, optional): coalitions sampled (the first two are all-on and all-off).
-            Default: 500
+            Default: 300
         output (str, optional): ``"probs"``, ``"logits"`` or ``"log_odds"``. Default: ``"probs"``
 
     Examples::
@@ -252,7 +252,7 @@ class CaptumKernelShapExplainer(_CaptumSurrogateExplainer):
         self,
         adapter: TextClassifierAdapter,
         *,
-        n_samples: int = 500,
+        n_samples: int = 300,
         output: Output = "probs",
         **kw: Any,
     ) -> None:
@@ -280,7 +280,7 @@ register_method(
         signed=True,
         stochastic=True,
         source="captum",
-        defaults={"n_samples": 500, "alpha": 1.0, "kernel_width": 25.0, "output": "probs"},
+        defaults={"n_samples": 300, "alpha": 1.0, "kernel_width": 25.0, "output": "probs"},
     )
 )
 
@@ -293,6 +293,6 @@ register_method(
         signed=True,
         stochastic=True,
         source="captum",
-        defaults={"n_samples": 500, "output": "probs"},
+        defaults={"n_samples": 300, "output": "probs"},
     )
 )

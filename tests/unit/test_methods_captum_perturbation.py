@@ -138,7 +138,7 @@ def test_specs_and_bad_settings(adapter):
     for name in ("captum-lime", "captum-kernelshap"):
         spec = get_method(name)
         assert spec.signed and spec.stochastic and spec.source == "captum"
-        assert spec.defaults["n_samples"] == 500
+        assert spec.defaults["n_samples"] == 300
     with pytest.raises(InputError, match="n_samples must be >= 2, got 1"):
         make_explainer("captum-lime", adapter, n_samples=1)
     with pytest.raises(InputError, match="kernel_width must be > 0"):
