@@ -19,8 +19,9 @@ Two samplers draw masks:
   proportion to official LIME's probability times the kernel weight (importance sampling: every
   sampled row then carries the same weight, instead of most of official LIME's samples carrying
   almost none); the counts per size are allocated by systematic (stratified) sampling; within a
-  size the removed sets are balanced (each feature removed equally often); and a size with fewer
-  distinct masks than samples is enumerated exactly, each mask weighted by its expected count.
+  size the removed sets are balanced (each feature and each pair of features removed about
+  equally often); and a size with fewer distinct masks than samples is enumerated exactly, each
+  mask weighted by its expected count.
 """
 
 from __future__ import annotations
@@ -320,6 +321,32 @@ def level_weights(
     return kernel(distance(masks))
 
 
+def _balanced_block(d: int, n_removed: int, m: int, rng: np.random.Generator) -> np.ndarray:
+    """``m`` masks removing ``n_removed`` of ``d`` features, balanced over features and pairs.
+
+    Each removed set is built greedily: the next feature is the one removed least often so far
+    (plus its co-removals with the features already in the set), ties broken at random. Every
+    feature and every pair is then removed about equally often, so the design's Gram matrix is
+    close to its expectation (less design noise in the weights), while each mask is still a
+    uniform random subset by symmetry (the procedure treats all features alike).
+    """
+    block = np.ones((m, d), dtype=np.int8)
+    used = np.zeros(d)
+    pairs = np.zeros((d, d))
+    for i in range(m):
+        key = used + 0.5 * rng.random(d)
+        chosen = np.empty(n_removed, dtype=np.int64)
+        for k in range(n_removed):
+            f = int(np.argmin(key))
+            chosen[k] = f
+            key += pairs[f]
+            key[f] = np.inf
+        block[i, chosen] = 0
+        used[chosen] += 1
+        pairs[np.ix_(chosen, chosen)] += 1
+    return block
+
+
 def sample_kernel(
     n_base: int,
     n_samples: int,
@@ -335,7 +362,7 @@ def sample_kernel(
     the row by ``w_j = kernel(distance(j))``. Here ``j`` is drawn with probability
     ``q_j ∝ w_j / d`` and every sampled row is weighted ``c = Σ_j w_j / d``, so that
     ``E[Σ weight·loss]`` is unchanged; the row of the original text keeps weight 1. Counts per
-    ``j`` are stratified; removed sets are balanced across features; a level with at most as many
+    ``j`` are stratified; removed sets are balanced across features and pairs; a level with at most as many
     distinct masks as allocated samples is enumerated, each mask weighted by its expected count.
     The returned weights include the kernel (``kernel_factor=True``).
     """
@@ -363,19 +390,11 @@ def sample_kernel(
         n_distinct = math.comb(d, j)
         if enumerate_exact and n_distinct <= m:
             block = np.ones((n_distinct, d), dtype=np.int8)
-            for i, removed in enumerate(itertools.combinations(range(d), n_removed)):
-                block[i, list(removed)] = 0
+            for i, subset in enumerate(itertools.combinations(range(d), n_removed)):
+                block[i, list(subset)] = 0
             masks_out.append(block)
             weights_out.append(np.full(n_distinct, c_level[j] * m / n_distinct))
             continue
-        block = np.ones((m, d), dtype=np.int8)
-        used = np.zeros(d)
-        for i in range(m):
-            # the least-removed features first, ties broken at random: balanced, uniform marginals
-            key = used + rng.random(d)
-            removed = np.argpartition(key, n_removed - 1)[:n_removed]
-            block[i, removed] = 0
-            used[removed] += 1
-        masks_out.append(block)
+        masks_out.append(_balanced_block(d, n_removed, m, rng))
         weights_out.append(np.full(m, c_level[j]))
     return Neighbourhood(np.vstack(masks_out), np.concatenate(weights_out), kernel_factor=True)

@@ -251,7 +251,7 @@ class SubmodularPick:
         if self.top_labels > 1:
             probs = adapter.predict_ids([encoding.input_ids])[0]
             labels = [int(i) for i in np.argsort(-probs)[: self.top_labels]]
-        per_label = []
+        per_label: list[dict[str, Any]] = []
         for label in labels:
             result, _ = self.explainer.explain_encoding(
                 encoding, label, n_samples=self.n_samples, random_state=seed

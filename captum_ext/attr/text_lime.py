@@ -28,7 +28,7 @@ from captum_ext.attr.surrogates import LinearSurrogate, TreeSurrogate, make_surr
 from captum_ext.errors import InputError
 
 if TYPE_CHECKING:
-    from adapters.hf import TextClassifierAdapter
+    from adapters.hf import Output, TextClassifierAdapter
     from captum_ext.result import WordAttribution
 
 __all__ = ["LimeResult", "TextLime"]
@@ -219,7 +219,7 @@ class TextLime(LimeBase):
         bow: bool = False,
         max_ngram: int = 1,
         sampler: str = "kernel",
-        output: str = "probs",
+        output: Output = "probs",
         feature_selection: str = "none",
         num_features: int = 10,
         max_depth: int | None = 4,
@@ -484,7 +484,7 @@ class TextLime(LimeBase):
         w = sample_weight if kernel_in else sample_weight * self._kernel(self._distance(masks))
         X = space.design(masks)
         names = space.feature_names
-        base = dict(
+        base: dict[str, Any] = dict(
             feature_names=names,
             target=target,
             output=self.output,
