@@ -24,6 +24,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "captum_ext.commands.explain",
     "captum_ext.commands.pick",
     "captum_ext.commands.demo",
+    "captum_ext.commands.finetune",
     "captum_ext.commands.internals",
     "captum_ext.commands.behaviour",
 )

