@@ -22,6 +22,7 @@ __all__ = ["build_parser", "main"]
 _COMMAND_MODULES: tuple[str, ...] = (
     "captum_ext.commands.methods",
     "captum_ext.commands.explain",
+    "captum_ext.commands.influence",
     "captum_ext.commands.pick",
     "captum_ext.commands.demo",
     "captum_ext.commands.finetune",

@@ -1,0 +1,49 @@
+"""Sample-level attribution: which training tweets a prediction rests on, and which training
+labels are probably wrong, as Captum :class:`~captum.influence.DataInfluence` methods.
+
+* :class:`HeadFeatureExtractor` and :class:`CachedFeatures`: the classifier head's input,
+  computed once per (model, texts) and cached on disk, resumably.
+* :class:`RepresenterPoints`: representer points (Yeh et al., NeurIPS 2018).
+* :class:`FeatureSimilarityKNN`: nearest training tweets in feature space, sparse-data and
+  label-disagreement audits.
+* :class:`MislabelAudit`: mislabeled-tweet ranking combining representer weights, kNN label
+  disagreement and cross-fitted out-of-sample predictions.
+* :class:`InfluenceResult`: indices and scores with the training texts and labels
+  (``to_frame()``, ``to_dict()``, ``captum()``).
+"""
+
+from captum_ext.influence.audit import (
+    AUDIT_METHODS,
+    MislabelAudit,
+    cross_fitted_probs,
+    precision_at,
+    rank_average,
+)
+from captum_ext.influence.features import (
+    CachedFeatures,
+    HeadFeatureExtractor,
+    default_feature_cache_dir,
+    find_head,
+    texts_fingerprint,
+)
+from captum_ext.influence.knn import FeatureSimilarityKNN, exact_top_k, similarity
+from captum_ext.influence.representer import RepresenterPoints
+from captum_ext.influence.results import InfluenceResult
+
+__all__ = [
+    "AUDIT_METHODS",
+    "CachedFeatures",
+    "FeatureSimilarityKNN",
+    "HeadFeatureExtractor",
+    "InfluenceResult",
+    "MislabelAudit",
+    "RepresenterPoints",
+    "cross_fitted_probs",
+    "default_feature_cache_dir",
+    "exact_top_k",
+    "find_head",
+    "precision_at",
+    "rank_average",
+    "similarity",
+    "texts_fingerprint",
+]

@@ -1,0 +1,287 @@
+"""``captum-ext influence`` and ``captum-ext audit``: sample-level explanations and data audits.
+
+``influence TEXT --method representer|knn --k 5`` prints the training tweets a prediction rests
+on (representer proponents and opponents, or nearest neighbours with their labels);
+``audit --data PATH --method representer|knn|out_of_sample|combined`` ranks the training tweets
+whose label is probably wrong (or, with ``--queries FILE`` and ``--method knn``, the query texts
+least supported by the training data) and writes CSV or JSON with the evidence for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from captum_ext.commands._common import add_model_args, load_adapter, print_json, read_texts
+
+
+def _add_data_args(p: argparse.ArgumentParser, *, required_hint: str) -> None:
+    g = p.add_argument_group("training data")
+    g.add_argument(
+        "--data",
+        metavar="PATH",
+        default=None,
+        help="labelled training tweets: a Sentiment140 folder (positive.txt/negative.txt) or CSV "
+        f"({required_hint})",
+    )
+    g.add_argument(
+        "--sample",
+        type=int,
+        default=None,
+        metavar="N",
+        help="use a label-balanced random sample of N training tweets (default: all)",
+    )
+    g.add_argument("--seed", type=int, default=0, help="seed of --sample and the folds (default 0)")
+    g.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        default=None,
+        help="feature cache folder (default: the user cache, e.g. ~/.cache/captum-ext/features)",
+    )
+    g.add_argument("--progress", action="store_true", help="show progress bars")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "influence",
+        help="training tweets a prediction rests on (representer points or kNN)",
+        description="Print the k training tweets with the largest representer values "
+        "(proponents) and the most negative (opponents), or the k nearest training tweets in "
+        "the classifier's feature space, with their labels. With --json, one JSON object per "
+        "text (one line each).",
+    )
+    p.add_argument("text", nargs="?", default=None, help="text to explain (or --text-file/stdin)")
+    p.add_argument("--text-file", metavar="FILE", help="explain every line of FILE (UTF-8)")
+    p.add_argument(
+        "--method",
+        choices=("representer", "knn"),
+        default="representer",
+        help="(default representer)",
+    )
+    p.add_argument("--k", type=int, default=5, help="training tweets shown (default 5)")
+    p.add_argument(
+        "--metric",
+        choices=("cosine", "dot", "euclidean"),
+        default="cosine",
+        help="kNN similarity (default cosine)",
+    )
+    p.add_argument(
+        "--l2", type=float, default=1e-3, help="representer L2 penalty lambda (default 1e-3)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON objects instead of a table")
+    _add_data_args(p, required_hint="default: the model's own training set, from its metrics.json")
+    add_model_args(p)
+    p.set_defaults(func=run_influence)
+
+    a = sub.add_parser(
+        "audit",
+        help="rank training tweets whose label is probably wrong (or sparse query texts)",
+        description="Rank the training tweets by how likely their label is wrong, with the "
+        "evidence for each (|alpha| of representer points fitted to the labels, kNN label "
+        "disagreement, cross-fitted out-of-sample probability), as CSV (default) or JSON. "
+        "With --queries FILE and --method knn: rank the query texts by how little the "
+        "training data supports them (sparse-data audit).",
+    )
+    a.add_argument(
+        "--method",
+        choices=("representer", "knn", "out_of_sample", "combined"),
+        default="combined",
+        help="ranking signal (default combined)",
+    )
+    a.add_argument("--k", type=int, default=10, help="kNN neighbours (default 10)")
+    a.add_argument(
+        "--metric", choices=("cosine", "dot", "euclidean"), default="cosine", help="kNN metric"
+    )
+    a.add_argument("--l2", type=float, default=1e-3, help="L2 penalty of the fits (default 1e-3)")
+    a.add_argument("--folds", type=int, default=5, help="cross-fitting folds (default 5)")
+    a.add_argument("--top", type=int, default=None, help="rows written (default all)")
+    a.add_argument(
+        "--queries", metavar="FILE", default=None, help="texts (one a line) for a sparse-data audit"
+    )
+    a.add_argument(
+        "--format", choices=("csv", "json"), default=None, help="default: from --out, else csv"
+    )
+    a.add_argument("--out", metavar="FILE", default=None, help="write here (default stdout)")
+    _add_data_args(a, required_hint="default: the model's own training set, from its metrics.json")
+    add_model_args(a)
+    a.set_defaults(func=run_audit)
+
+
+# -- data ---------------------------------------------------------------------------------------
+def training_data(args: argparse.Namespace):
+    """The training tweets: ``--data`` (sampled with ``--sample``), or the model's own training
+    set rebuilt from ``metrics.json`` (source, seed, split sizes, ``n_train``) and checked
+    against its fingerprint."""
+    from captum_ext.data import load_sentiment140
+    from captum_ext.errors import InputError
+
+    if args.sample is not None and args.sample < 1:
+        raise InputError(f"--sample must be >= 1, got {args.sample}.")
+    if args.data is not None:
+        ds = load_sentiment140(args.data)
+    else:
+        ds = _model_training_set(args.model)
+    if args.sample is not None and args.sample < len(ds):
+        ds = ds.sample(args.sample, seed=args.seed)
+    return ds
+
+
+def _model_dir(model: str | None) -> Path:
+    if model is not None:
+        return Path(model).expanduser()
+    from adapters.loading import default_model_dir
+
+    return default_model_dir()
+
+
+def _model_training_set(model: str | None):
+    from captum_ext.data import load_sentiment140, split_dataset
+    from captum_ext.errors import InputError
+
+    folder = _model_dir(model)
+    try:
+        metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        source = metrics["data"]["source"]
+        seed = int(metrics["seed"])
+        hp = metrics["hyperparameters"]
+        n_train = hp["n_train"]
+        expected = metrics["data"]["train_fingerprint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError(
+            f"cannot tell which tweets the model in {folder} was trained on (no readable "
+            "metrics.json from `captum-ext finetune`): pass --data PATH with its training data."
+        ) from None
+    ds = load_sentiment140(source)
+    train = split_dataset(ds, test_size=hp["test_size"], val_size=hp["val_size"], seed=seed).train
+    if n_train is not None and n_train < len(train):
+        train = train.sample(n_train, seed=seed)
+    if train.fingerprint != expected:
+        raise InputError(
+            f"the training set rebuilt from {source} does not match the one the model in "
+            f"{folder} was trained on (the data changed): pass --data PATH explicitly."
+        )
+    return train
+
+
+# -- influence ----------------------------------------------------------------------------------
+def run_influence(args: argparse.Namespace) -> int:
+    from adapters import validate_text
+    from captum_ext.influence import FeatureSimilarityKNN, RepresenterPoints
+    from captum_ext.influence.representer import check_k
+
+    texts = [validate_text(t) for t in read_texts(args)]
+    if args.k < 1:
+        check_k(args.k, 1)
+    adapter = load_adapter(args)
+    train = training_data(args)
+    check_k(args.k, len(train))
+    common = {"cache_dir": args.cache_dir, "show_progress": args.progress}
+    if args.method == "representer":
+        method: Any = RepresenterPoints(adapter, train, target="model", l2=args.l2, **common)
+        results = [
+            method.explain(texts, k=args.k),
+            method.explain(texts, k=args.k, proponents=False),
+        ]
+        fidelity = method.fidelity()
+    else:
+        method = FeatureSimilarityKNN(adapter, train, metric=args.metric, **common)
+        results = [method.explain(texts, k=args.k)]
+        fidelity = None
+    probs = adapter.predict_proba(texts)
+    for t, text in enumerate(texts):
+        entry: dict[str, Any] = {
+            "text": text,
+            "prediction": {
+                "label": adapter.labels[int(probs[t].argmax())],
+                "probs": {lab: float(p) for lab, p in zip(adapter.labels, probs[t], strict=True)},
+            },
+            "method": args.method,
+            "k": args.k,
+        }
+        for res in results:
+            entry[res.kind] = res.to_dict()["results"][t][res.kind]
+        entry["settings"] = results[0].extras["settings"]
+        if fidelity is not None:
+            entry["fidelity"] = fidelity
+        if args.json:
+            print_json(entry)
+        else:
+            _print_entry(entry)
+    return 0
+
+
+def _short(text: str, width: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _print_entry(entry: dict[str, Any]) -> None:
+    pred = entry["prediction"]
+    probs = ", ".join(f"{k} {v:.3f}" for k, v in pred["probs"].items())
+    print(f"text:       {entry['text']}")
+    print(f"prediction: {pred['label']} ({probs})")
+    for kind in ("proponents", "opponents", "neighbours"):
+        if kind not in entry:
+            continue
+        print(f"{kind} ({entry['method']}, k={entry['k']}):")
+        for item in entry[kind]:
+            mark = "agrees" if item["agrees"] else "differs"
+            print(
+                f"  {item['score']:+.4f}  [{item['label']}, {mark}] #{item['index']}  {_short(item['text'])}"
+            )
+    if "fidelity" in entry:
+        f = entry["fidelity"]["train"]
+        print(f"fidelity on the training tweets: pearson {f['pearson']:.4f}, mad {f['mad']:.4f}")
+    print()
+
+
+# -- audit --------------------------------------------------------------------------------------
+def run_audit(args: argparse.Namespace) -> int:
+    from captum_ext.errors import InputError
+    from captum_ext.influence import FeatureSimilarityKNN, MislabelAudit
+
+    fmt = args.format or ("json" if args.out and args.out.lower().endswith(".json") else "csv")
+    if args.top is not None and args.top < 1:
+        raise InputError(f"--top must be >= 1, got {args.top}.")
+    if args.queries is not None and args.method != "knn":
+        raise InputError("--queries (a sparse-data audit) needs --method knn.")
+    queries = None
+    if args.queries is not None:
+        queries = read_texts(argparse.Namespace(text=None, text_file=args.queries))
+    adapter = load_adapter(args)
+    train = training_data(args)
+    common = {"cache_dir": args.cache_dir, "show_progress": args.progress}
+    if queries is not None:
+        knn = FeatureSimilarityKNN(adapter, train, metric=args.metric, **common)
+        frame = knn.sparse_audit(queries, k=args.k)
+        if args.top is not None:
+            frame = frame.head(args.top)
+    else:
+        audit = MislabelAudit(
+            adapter,
+            train,
+            k=args.k,
+            metric=args.metric,
+            l2=args.l2,
+            n_folds=args.folds,
+            random_state=args.seed,
+            **common,
+        )
+        audit.fit((args.method,))
+        frame = audit.to_frame(args.method, top=args.top)
+    _write_frame(frame, fmt, args.out)
+    return 0
+
+
+def _write_frame(frame, fmt: str, out: str | None) -> None:
+    if fmt == "csv":
+        text = frame.to_csv(index=False)
+    else:
+        text = frame.to_json(orient="records", force_ascii=False) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        Path(out).write_text(text, encoding="utf-8")
