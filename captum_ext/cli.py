@@ -25,6 +25,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "captum_ext.commands.influence",
     "captum_ext.commands.pick",
     "captum_ext.commands.demo",
+    "captum_ext.commands.compare",
     "captum_ext.commands.finetune",
     "captum_ext.commands.internals",
     "captum_ext.commands.behaviour",

@@ -1,0 +1,29 @@
+"""The cross-method agreement harness: run every registered method on the same texts, measure how
+much they agree and how faithful each is, and write a report with a verdict.
+
+Examples::
+
+    >>> from captum_ext.harness import compare
+    >>> summary = compare(["what a lovely day"], methods="ig,occlusion",
+    ...                   out_dir="runs/demo", show_progress=False)  # doctest: +SKIP
+    >>> summary.verdict  # doctest: +SKIP
+"""
+
+from captum_ext.harness.api import compare, load_run, load_texts
+from captum_ext.harness.report import write_report
+from captum_ext.harness.runner import MASKING_OPERATOR, RunConfig, run_compare
+from captum_ext.harness.store import ResultStore
+from captum_ext.harness.summary import Summary, summarize
+
+__all__ = [
+    "MASKING_OPERATOR",
+    "ResultStore",
+    "RunConfig",
+    "Summary",
+    "compare",
+    "load_run",
+    "load_texts",
+    "run_compare",
+    "summarize",
+    "write_report",
+]

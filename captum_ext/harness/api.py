@@ -1,0 +1,297 @@
+"""The Python API of the harness: :func:`compare` (run + summarise + report) and :func:`load_run`."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from adapters.hf import TextClassifierAdapter
+from captum_ext.errors import DataError, InputError
+from captum_ext.harness.report import write_report
+from captum_ext.harness.runner import (
+    MANIFEST,
+    MASKING_OPERATOR,
+    RECORDS,
+    RunConfig,
+    default_text_ids,
+    run_compare,
+)
+from captum_ext.harness.store import ResultStore
+from captum_ext.harness.summary import RankByHarness, Summary, summarize
+from captum_ext.methods import list_methods
+from captum_ext.metrics.faithfulness import ERASER_BINS
+
+__all__ = ["compare", "load_run", "load_texts"]
+
+
+def load_texts(
+    data: str | os.PathLike[str], n: int | None = None, *, random_state: int = 0
+) -> list[str]:
+    """Texts to compare methods on, from a file or folder.
+
+    * a Sentiment140 folder (``positive.txt``/``negative.txt``) or CSV: read with
+      :func:`captum_ext.data.load_sentiment140`; ``n`` texts are drawn at random, balanced
+      between the labels (``TextDataset.sample(n, seed=random_state)``);
+    * a ``.txt`` file: one text a line (blank lines skipped); the first ``n``;
+    * a ``.jsonl`` file: one object a line with a ``"text"`` field; the first ``n``.
+
+    Args:
+        data (str or Path): the file or folder.
+        n (int, optional): how many texts. Default: all.
+        random_state (int, optional): seed of the Sentiment140 sample. Default: 0
+
+    Returns:
+        list of str
+    """
+    path = Path(data).expanduser()
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise InputError(f"n must be an int >= 1, got {n!r}.")
+    if not path.exists():
+        raise DataError(
+            "does not exist: pass --data a Sentiment140 folder or CSV, a .txt file "
+            '(one text a line) or a .jsonl file (a "text" field a line).',
+            path=str(path),
+        )
+    suffix = path.suffix.lower()
+    if path.is_file() and suffix in (".txt", ".jsonl"):
+        texts: list[str] = []
+        try:
+            with open(path, encoding="utf-8") as fh:
+                for lineno, line in enumerate(fh, start=1):
+                    if not line.strip():
+                        continue
+                    if suffix == ".txt":
+                        texts.append(line.rstrip("\n"))
+                    else:
+                        try:
+                            obj = json.loads(line)
+                        except ValueError as exc:
+                            raise DataError(
+                                f"not JSON ({exc}): give one JSON object a line.",
+                                path=str(path),
+                                line=lineno,
+                            ) from None
+                        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+                            raise DataError(
+                                'needs a "text" string field, e.g. {"text": "so happy"}.',
+                                path=str(path),
+                                line=lineno,
+                            )
+                        texts.append(obj["text"])
+                    if n is not None and len(texts) >= n:
+                        break
+        except UnicodeDecodeError as exc:
+            raise DataError(
+                f"is not UTF-8 ({exc.reason}): save it as UTF-8.", path=str(path)
+            ) from None
+        if not texts:
+            raise DataError("holds no text: give one text a line.", path=str(path))
+        return texts
+    from captum_ext.data import load_sentiment140
+
+    ds = load_sentiment140(path)
+    if n is not None:
+        if n > len(ds):
+            raise InputError(
+                f"n={n} is more than the {len(ds)} texts in {path}: use a smaller --n."
+            )
+        ds = ds.sample(n, seed=random_state)
+    return list(ds.texts)
+
+
+def compare(
+    texts: Sequence[str] | str | None = None,
+    *,
+    data: str | os.PathLike[str] | None = None,
+    n: int | None = None,
+    methods: Sequence[str] | str | None = None,
+    adapter: TextClassifierAdapter | None = None,
+    model: str | os.PathLike[str] | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+    method_settings: dict[str, dict[str, Any]] | None = None,
+    targets: Sequence[int | str | None] | None = None,
+    k: int = 5,
+    rank_by: RankByHarness = "target",
+    random_state: int = 0,
+    stability_seeds: Sequence[int] = (1, 2),
+    stability_texts: int = 20,
+    faithfulness: bool = True,
+    n_random: int = 5,
+    bins: Sequence[float] = ERASER_BINS,
+    max_steps: int = 20,
+    chunk_size: int = 8,
+    report: bool = True,
+    html_texts: int = 100,
+    show_progress: bool = True,
+) -> Summary:
+    r"""Run every method on the same texts, measure agreement and faithfulness, write a report.
+
+    The run is resumable: with ``out_dir``, each result is appended to ``out_dir/records.jsonl``
+    as soon as it is computed, and calling :func:`compare` again with the same arguments computes
+    only what is missing (an interrupted run continues; new methods can be added).
+
+    Args:
+        texts (str or sequence of str, optional): the texts. Give ``texts`` or ``data``.
+        data (str or Path, optional): a Sentiment140 folder/CSV, a ``.txt`` or ``.jsonl`` file
+            (see :func:`load_texts`).
+        n (int, optional): how many texts of ``data`` (or the first ``n`` of ``texts``).
+            Default: all
+        methods (str or sequence of str, optional): registry names (a comma-separated string
+            works). Default: every registered method (:func:`captum_ext.methods.list_methods`).
+        adapter (TextClassifierAdapter, optional): the model. Default: loaded from ``model``.
+        model (str or Path, optional): checkpoint directory when no adapter is given.
+            Default: the fine-tuned default model.
+        out_dir (str or Path, optional): run directory (records, report). Default: None (in
+            memory, no report files)
+        method_settings (dict, optional): ``{method: {setting: value}}`` overriding the registry
+            defaults (budgets such as ``n_samples``, ``n_steps``). Default: None
+        targets (sequence, optional): class to explain per text. Default: the predicted class.
+        k (int, optional): top-k size of the agreement metrics. Default: 5
+        rank_by (str, optional): ``"target"`` (signed scores towards the target; magnitude for
+            unsigned methods) or ``"magnitude"``. Default: "target"
+        random_state (int, optional): seed of stochastic methods, the random baseline and the
+            Sentiment140 sample. Default: 0
+        stability_seeds (sequence of int, optional): extra seeds for stochastic methods.
+            Default: (1, 2)
+        stability_texts (int, optional): texts the extra seeds run on (the first ones).
+            Default: 20
+        faithfulness (bool, optional): score faithfulness. Default: True
+        n_random (int, optional): random rankings per text for the baseline. Default: 5
+        bins (sequence of float, optional): ERASER bins. Default: 1, 5, 10, 20, 50%
+        max_steps (int, optional): most points of a deletion curve. Default: 20
+        chunk_size (int, optional): texts per ``explain_many`` call and faithfulness batch.
+            Default: 8
+        report (bool, optional): write the report files into ``out_dir``. Default: True
+        html_texts (int, optional): texts shown word by word in the HTML report. Default: 100
+        show_progress (bool, optional): progress bars. Default: True
+
+    Returns:
+        Summary: the data frames (``agreement``, ``agreement_summary``, ``faithfulness``,
+        ``faithfulness_table``, ``verdict``, ``stability``, ``timing``, ``attributions``) and the
+        results; ``summary.settings["files"]`` lists the report files.
+
+    Examples::
+
+        >>> from captum_ext.harness import compare
+        >>> s = compare(["what a lovely day", "i hate mondays"], methods="ig,occlusion",
+        ...             out_dir="runs/demo", show_progress=False)  # doctest: +SKIP
+        >>> s.verdict[["method", "verdict"]]  # doctest: +SKIP
+        >>> s.matrix("kendall_tau")  # doctest: +SKIP
+    """
+    if (texts is None) == (data is None):
+        raise InputError(
+            "give either texts or data (a file or folder of texts), not both or neither."
+        )
+    if data is not None:
+        text_list = load_texts(data, n, random_state=random_state)
+    else:
+        text_list = [texts] if isinstance(texts, str) else list(texts)  # type: ignore[arg-type]
+        if n is not None:
+            text_list = text_list[:n]
+    if isinstance(methods, str):
+        methods = [m.strip() for m in methods.split(",") if m.strip()]
+    method_names = list(methods) if methods else [m.name for m in list_methods()]
+    if len(set(method_names)) != len(method_names):
+        raise InputError(f"methods lists a method twice: {', '.join(method_names)}.")
+    if adapter is None:
+        adapter = TextClassifierAdapter.from_pretrained(model)
+        model_name = str(model) if model is not None else "default"
+    else:
+        model_name = (
+            str(model) if model is not None else getattr(adapter.model.config, "_name_or_path", "")
+        )
+    config = RunConfig(
+        methods=method_names,
+        method_settings={m: dict(v) for m, v in (method_settings or {}).items()},
+        random_state=int(random_state),
+        stability_seeds=[int(s) for s in stability_seeds],
+        stability_texts=int(stability_texts),
+        faithfulness=bool(faithfulness),
+        bins=[float(b) for b in bins],
+        n_random=int(n_random),
+        max_steps=int(max_steps),
+        chunk_size=int(chunk_size),
+    )
+    ids = default_text_ids(len(text_list))
+    store = run_compare(
+        text_list,
+        adapter,
+        out_dir=out_dir,
+        text_ids=ids,
+        targets=targets,
+        config=config,
+        model_name=model_name,
+        show_progress=show_progress,
+    )
+    wanted = set(ids)
+    records = [r for r in store.records() if r["text_id"] in wanted]
+    summary = _summarize(records, config, model_name, k, rank_by, targets is not None)
+    if out_dir is not None and report:
+        files = write_report(
+            summary, out_dir, records=records, texts=dict(zip(ids, text_list, strict=True)),
+            html_texts=html_texts,
+        )  # fmt: skip
+        summary.settings["files"] = {name: str(p) for name, p in files.items()}
+    return summary
+
+
+def _summarize(
+    records: list[dict[str, Any]],
+    config: RunConfig,
+    model_name: str,
+    k: int,
+    rank_by: RankByHarness,
+    explicit_targets: bool,
+) -> Summary:
+    settings = {
+        "model": model_name,
+        "masking_operator": MASKING_OPERATOR,
+        "target_rule": "given per text" if explicit_targets else "the predicted class",
+        **config.to_dict(),
+    }
+    return summarize(
+        records,
+        methods=config.methods,
+        random_state=config.random_state,
+        k=k,
+        rank_by=rank_by,
+        settings=settings,
+    )
+
+
+def load_run(
+    out_dir: str | os.PathLike[str],
+    *,
+    k: int = 5,
+    rank_by: RankByHarness = "target",
+    report: bool = False,
+    html_texts: int = 100,
+) -> Summary:
+    """Summarise a run directory without a model (and rewrite its report if ``report``).
+
+    Examples::
+
+        >>> from captum_ext.harness import load_run
+        >>> load_run("runs/demo").faithfulness_table  # doctest: +SKIP
+    """
+    out = Path(out_dir)
+    manifest_path = out / MANIFEST
+    if not manifest_path.is_file() or not (out / RECORDS).is_file():
+        raise InputError(
+            f"{out} is not a comparison run directory (no {MANIFEST} and {RECORDS}): run "
+            "`captum-ext compare --out DIR` first."
+        )
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    config = RunConfig(
+        **{k_: manifest[k_] for k_ in RunConfig.__dataclass_fields__ if k_ in manifest}
+    )
+    records = ResultStore(out / RECORDS).records()
+    summary = _summarize(records, config, manifest.get("model", ""), k, rank_by, False)
+    if report:
+        texts = {t["id"]: t["text"] for t in manifest.get("texts", [])}
+        files = write_report(summary, out, records=records, texts=texts, html_texts=html_texts)
+        summary.settings["files"] = {name: str(p) for name, p in files.items()}
+    return summary

@@ -1,0 +1,412 @@
+"""Write a comparison run's report: summary JSON, CSV tables, heatmaps and one self-contained HTML page.
+
+Files written into the run directory:
+
+* ``summary.json``: settings and budgets, the masking operator, the verdict, the faithfulness
+  table, the mean agreement of every pair, stability and timing;
+* ``faithfulness.csv``, ``faithfulness.md``, ``agreement.csv`` (per text and pair),
+  ``agreement_summary.csv``, ``stability.csv``, ``timing.csv``;
+* ``agreement_<metric>.png``: method × method heatmaps of Kendall's τ, Spearman's ρ, feature
+  agreement@k and rank-biased overlap (``agreement_matrices.csv`` holds the matrices of all nine
+  agreement metrics);
+* ``deletion_curves.png``: mean deletion curve of every method and of the random baseline;
+* ``report.html``: everything above in one page (figures embedded as base64 PNG, no external
+  resource, no script) with, per text, the words of every method side by side, coloured by score
+  (:func:`captum_ext.viz.html.compare_html`). All text from the data is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from captum_ext.harness.summary import AGREEMENT_METRICS, Summary
+
+__all__ = ["HEATMAP_METRICS", "write_report"]
+
+#: Metrics drawn as heatmaps (PNG files, embedded in the HTML page); the matrices of every metric
+#: are in ``agreement_matrices.csv``.
+HEATMAP_METRICS: tuple[str, ...] = ("kendall_tau", "spearman", "feature_agreement", "rbo")
+
+_LABELS = {
+    "kendall_tau": "Kendall τ-b",
+    "spearman": "Spearman ρ",
+    "feature_agreement": "feature agreement@k",
+    "rank_agreement": "rank agreement@k",
+    "sign_agreement": "sign agreement@k",
+    "signed_rank_agreement": "signed rank agreement@k",
+    "pairwise_rank_agreement": "pairwise rank agreement",
+    "rank_correlation": "rank correlation (top-k ∪)",
+    "rbo": "rank-biased overlap (p=0.9)",
+}
+
+_CORRELATIONS = {"kendall_tau", "spearman", "rank_correlation"}
+
+
+def _esc(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _clean(value: Any) -> Any:
+    """JSON-ready: numpy to Python, nan/inf to None."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _clean(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return _clean(df.to_dict(orient="records"))
+
+
+def _random_pair_means(summary: Summary) -> dict[str, float]:
+    sel = summary.agreement_summary
+    sel = sel[(sel["method_a"] == "random") & (sel["method_b"] == "random")]
+    return {r["metric"]: float(r["mean"]) for _, r in sel.iterrows()}
+
+
+def _heatmap_png(matrix: pd.DataFrame, metric: str, k: int, random_value: float | None) -> bytes:
+    from captum_ext.viz.plots import plot_agreement_heatmap
+
+    label = _LABELS.get(metric, metric).replace("@k", f"@{k}")
+    if random_value is not None and np.isfinite(random_value):
+        label += f" (random pair: {random_value:.2f})"
+    signed = metric in _CORRELATIONS
+    fig = plot_agreement_heatmap(matrix, metric=label, vmin=-1.0 if signed else 0.0, vmax=1.0)
+    return fig.to_bytes("png", dpi=80)
+
+
+def _deletion_png(records: list[dict[str, Any]], methods: list[str]) -> bytes | None:
+    """Mean deletion curve per method (and the random baseline) on a grid of removed fractions."""
+    from captum_ext.viz.plots import plot_deletion_curves
+
+    grid = np.linspace(0, 1, 11)
+    curves: dict[str, list[np.ndarray]] = {}
+    for r in records:
+        if r["kind"] != "faithfulness":
+            continue
+        m = r["metrics"]
+        x = np.asarray(m["deletion_ks"], dtype=float) / max(1, m["n_words"])
+        y = np.asarray(m["deletion_curve"], dtype=float)
+        if x.size >= 2:
+            curves.setdefault(r["method"], []).append(np.interp(grid, x, y))
+    ordered = {m: np.asarray(curves[m]) for m in ["random", *methods] if m in curves}
+    if not ordered:
+        return None
+    fig = plot_deletion_curves(
+        grid,
+        ordered,
+        ylabel="probability of the explained class",
+        title="Deletion curves, mean over texts (lower area = more faithful)",
+    )
+    return fig.to_bytes("png", dpi=80)
+
+
+def _markdown_table(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return "" if not math.isfinite(v) else format(v, floatfmt)
+        return str(v).replace("|", "\\|")
+
+    head = "| " + " | ".join(map(str, df.columns)) + " |"
+    sep = "|" + "|".join("---" for _ in df.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, sep, *body]) + "\n"
+
+
+_FAITH_COLUMNS = [
+    "method",
+    "n_texts",
+    "comprehensiveness",
+    "comprehensiveness_gain",
+    "comprehensiveness_gain_low",
+    "comprehensiveness_gain_high",
+    "sufficiency",
+    "sufficiency_gain",
+    "sufficiency_gain_low",
+    "sufficiency_gain_high",
+    "deletion_auc",
+    "loo_spearman",
+]
+
+
+def _html_table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
+    # DataFrame.to_html escapes cell text by default (escape=True)
+    return df.to_html(
+        index=False,
+        escape=True,
+        na_rep="",
+        float_format=lambda v: floatfmt.format(v),
+        border=0,
+        classes="t",
+    )
+
+
+def _budgets(summary: Summary) -> pd.DataFrame:
+    rows = []
+    for m in summary.methods:
+        settings: dict[str, Any] = {}
+        signed = None
+        for per in summary.results.values():
+            if m in per:
+                settings = dict(per[m].settings)
+                signed = per[m].signed
+                break
+        settings.pop("random_state", None)
+        rows.append(
+            {
+                "method": m,
+                "signed": {True: "yes", False: "magnitude only", None: ""}[signed],
+                "settings (budgets)": ", ".join(f"{k}={v}" for k, v in settings.items()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{_esc(alt)}" src="data:image/png;base64,{data}" style="max-width:100%;">'
+
+
+_CSS = (
+    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:72em;"
+    "margin:1em auto;padding:0 1em;color:#222}table.t{border-collapse:collapse;font-size:0.85em}"
+    "table.t td,table.t th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}"
+    "table.t td:first-child,table.t th:first-child{text-align:left}h2{margin-top:1.6em}"
+    ".fig{display:inline-block;vertical-align:top;margin:4px}.note{color:#555;font-size:0.9em}"
+)
+
+
+def write_report(
+    summary: Summary,
+    out_dir: str | Path,
+    *,
+    records: list[dict[str, Any]] | None = None,
+    texts: dict[str, str] | None = None,
+    html_texts: int = 100,
+    title: str = "captum-ext method comparison",
+) -> dict[str, Path]:
+    """Write the report files of a run into ``out_dir``.
+
+    Args:
+        summary (Summary): the run's tables (:func:`captum_ext.harness.summary.summarize`).
+        out_dir (str or Path): where to write.
+        records (list of dict, optional): the run's records (for the deletion curves).
+            Default: None (no deletion-curve figure)
+        texts (dict, optional): ``{text_id: text}``, to show texts no method could explain.
+            Default: None
+        html_texts (int, optional): how many texts the HTML page shows word by word (all are in
+            the JSONL and CSV files). Default: 100
+        title (str, optional): page title. Default: "captum-ext method comparison"
+
+    Returns:
+        dict: name → path of every file written (``"html"``, ``"summary"``, ...).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    settings = summary.settings
+    k = int(settings.get("k", 5))
+    rand = _random_pair_means(summary)
+
+    def save_csv(name: str, df: pd.DataFrame) -> None:
+        paths[name] = out / f"{name}.csv"
+        df.to_csv(paths[name], index=False)
+
+    save_csv("faithfulness", summary.faithfulness_table)
+    save_csv("agreement", summary.agreement)
+    save_csv("agreement_summary", summary.agreement_summary)
+    save_csv("stability", summary.stability)
+    save_csv("timing", summary.timing)
+    faith_cols = [c for c in _FAITH_COLUMNS if c in summary.faithfulness_table.columns]
+    paths["faithfulness_md"] = out / "faithfulness.md"
+    paths["faithfulness_md"].write_text(
+        _markdown_table(summary.faithfulness_table[faith_cols]), encoding="utf-8"
+    )
+
+    heatmaps: dict[str, bytes] = {}
+    if len(summary.methods) >= 2 and not summary.agreement_summary.empty:
+        matrices = []
+        for metric in AGREEMENT_METRICS:
+            matrix = summary.matrix(metric)
+            matrices.append(matrix.rename_axis("method").reset_index().assign(metric=metric))
+            if metric in HEATMAP_METRICS:
+                png = _heatmap_png(matrix, metric, k, rand.get(metric))
+                paths[f"agreement_{metric}"] = out / f"agreement_{metric}.png"
+                paths[f"agreement_{metric}"].write_bytes(png)
+                heatmaps[metric] = png
+        save_csv("agreement_matrices", pd.concat(matrices, ignore_index=True))
+    deletion_png = _deletion_png(records or [], summary.methods) if records else None
+    if deletion_png is not None:
+        paths["deletion_curves"] = out / "deletion_curves.png"
+        paths["deletion_curves"].write_bytes(deletion_png)
+
+    mean_agreement = (
+        summary.agreement_summary.pivot_table(
+            index=["method_a", "method_b"], columns="metric", values="mean"
+        ).reset_index()
+        if not summary.agreement_summary.empty
+        else pd.DataFrame()
+    )
+    summary_json = {
+        "title": title,
+        "settings": settings,
+        "methods": summary.methods,
+        "n_texts": len(summary.results),
+        "verdict": _records(summary.verdict),
+        "faithfulness": _records(summary.faithfulness_table),
+        "agreement_mean": _records(mean_agreement),
+        "agreement_random_pair": rand,
+        "stability": _records(summary.stability),
+        "timing": _records(summary.timing),
+        "budgets": _records(_budgets(summary)),
+        "errors": _records(summary.attributions[summary.attributions["error"].notna()]),
+        "files": {name: p.name for name, p in paths.items()},
+    }
+    paths["summary"] = out / "summary.json"
+    paths["summary"].write_text(
+        json.dumps(_clean(summary_json), ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+
+    paths["html"] = out / "report.html"
+    paths["html"].write_text(
+        _html_page(summary, heatmaps, deletion_png, rand, texts or {}, html_texts, title),
+        encoding="utf-8",
+    )
+    return paths
+
+
+def _html_page(
+    summary: Summary,
+    heatmaps: dict[str, bytes],
+    deletion_png: bytes | None,
+    rand: dict[str, float],
+    texts: dict[str, str],
+    html_texts: int,
+    title: str,
+) -> str:
+    from captum_ext.viz.html import compare_html
+
+    s = summary.settings
+    k = int(s.get("k", 5))
+    parts = [f"<h1>{_esc(title)}</h1>"]
+    n_texts = len(summary.results)
+    parts.append(
+        f"<p>{n_texts} texts × {len(summary.methods)} methods on model "
+        f"<code>{_esc(s.get('model', ''))}</code>. Target class of every text: "
+        f"{_esc(s.get('target_rule', 'the predicted class'))}.</p>"
+    )
+
+    # verdict
+    parts.append("<h2>Verdict: which methods are faithful on this model and data</h2>")
+    if summary.verdict.empty:
+        parts.append("<p>No faithfulness scores (run without faithfulness or no results).</p>")
+    else:
+        items = "".join(f"<li>{_esc(x)}</li>" for x in summary.verdict["sentence"])
+        parts.append(f"<ol>{items}</ol>")
+    parts.append(
+        '<p class="note">Faithful: removing the words a method ranks first lowers the probability '
+        "of the explained class more than removing random words (comprehensiveness), and keeping "
+        "only them preserves it better (sufficiency), both with 95% bootstrap confidence over "
+        "texts, paired with the random-ranking baseline on the same texts. "
+        f"Masking operator (one for all methods): {_esc(s.get('masking_operator', ''))}. "
+        f"Bins: {_esc(', '.join(f'{b:.0%}' for b in s.get('bins', [])))} of the words "
+        f"(at least one word each); random baseline: {_esc(s.get('n_random', ''))} random "
+        "rankings per text.</p>"
+    )
+
+    # faithfulness table
+    if not summary.faithfulness_table.empty:
+        cols = [c for c in _FAITH_COLUMNS if c in summary.faithfulness_table.columns]
+        parts.append("<h2>Faithfulness</h2>")
+        parts.append(_html_table(summary.faithfulness_table[cols]))
+        parts.append(
+            '<p class="note">comprehensiveness and sufficiency: AOPC (mean over bins of the drop '
+            "in the explained class's probability); gain = method − random for comprehensiveness, "
+            "random − method for sufficiency, with 95% bootstrap bounds; deletion_auc: area under "
+            "the deletion curve (lower = more faithful); loo_spearman: Spearman correlation of the "
+            "scores with leave-one-out (the same deletion of one word).</p>"
+        )
+        if deletion_png is not None:
+            parts.append(_img(deletion_png, "deletion curves"))
+
+    # agreement
+    if heatmaps:
+        parts.append("<h2>Agreement between methods</h2>")
+        parts.append(
+            f'<p class="note">Mean over texts. Words ranked by '
+            f"{_esc('signed score towards the target (magnitude for unsigned methods)' if s.get('rank_by', 'target') == 'target' else 'magnitude |score|')}"
+            f"; k = {k}. The diagonal is a stochastic method's agreement with itself across seeds "
+            "(1 for deterministic methods). The value two random rankings reach on the same texts "
+            "is given under each title: on short texts top-k overlap and RBO are high by "
+            "chance.</p>"
+        )
+        for metric in HEATMAP_METRICS:
+            if metric in heatmaps:
+                parts.append(f'<div class="fig">{_img(heatmaps[metric], metric)}</div>')
+        other = [
+            _LABELS[m].replace("@k", f"@{k}") for m in AGREEMENT_METRICS if m not in HEATMAP_METRICS
+        ]
+        parts.append(
+            '<p class="note">Also in agreement_matrices.csv: '
+            + ", ".join(_esc(m) for m in other)
+            + "; per-text values in agreement.csv.</p>"
+        )
+
+    if not summary.stability.empty:
+        parts.append("<h2>Stability of stochastic methods across seeds</h2>")
+        parts.append(_html_table(summary.stability))
+
+    parts.append("<h2>Budgets and settings</h2>")
+    parts.append(_html_table(_budgets(summary)))
+    parts.append("<h2>Time</h2>")
+    parts.append(_html_table(summary.timing))
+    parts.append(
+        '<p class="note">Seconds per text (texts explained together in one batch share the '
+        "batch's time equally). Timings depend on the load of the machine.</p>"
+    )
+
+    errors = summary.attributions[summary.attributions["error"].notna()]
+    if len(errors):
+        parts.append("<h2>Errors</h2>")
+        parts.append(_html_table(errors[["text_id", "method", "error"]]))
+
+    # per text, every method side by side
+    parts.append("<h2>Texts</h2>")
+    ids = list(summary.results)
+    if len(ids) > html_texts:
+        parts.append(
+            f'<p class="note">The first {html_texts} of {len(ids)} texts; all results are in '
+            "records.jsonl.</p>"
+        )
+    for tid in ids[:html_texts]:
+        per = summary.results[tid]
+        rows = [per[m] for m in summary.methods if m in per]
+        if not rows:
+            continue
+        parts.append(f"<h3>text {_esc(tid)}</h3>")
+        parts.append(compare_html(rows, scale="row"))
+    missing = [t for t in texts if t not in summary.results]
+    for tid in missing[: max(0, html_texts - len(ids))]:
+        parts.append(f"<h3>text {_esc(tid)}</h3><p>{_esc(texts[tid])} (no method succeeded)</p>")
+
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{_esc(title)}</title><style>{_CSS}</style></head><body>\n"
+        + "\n".join(parts)
+        + "\n</body></html>\n"
+    )

@@ -1,0 +1,586 @@
+"""Run every method on every text, then score faithfulness, appending each result to the store.
+
+The loop is resumable: before computing anything it reads the store and skips every key already
+there, so a run that was interrupted (Ctrl-C, a crash, a killed process) continues where it stopped
+and ends with exactly the records an uninterrupted run writes. Methods are run one after the other
+over chunks of texts (``explain_many``: methods that batch across texts do so). Chunks are fixed
+slices of the text list (``chunk_size`` texts) and each chunk's records are written in one
+``write``, so a chunk is saved whole or not at all: a resumed run recomputes whole chunks, batched
+exactly as before, and so gets bit-identical numbers (batching texts differently could change the
+last digits of a batched matrix product). Only a power loss in the middle of a write can leave part
+of a chunk; its missing texts are then computed in a smaller batch.
+
+Faithfulness (:mod:`captum_ext.metrics.faithfulness`) is scored after the attributions: for each
+chunk of texts, the perturbed inputs of every method, of the random-ranking baseline and of
+leave-one-out are built with the one masking operator (:func:`~captum_ext.metrics.faithfulness.
+delete_words`: the word-pieces of the removed words are deleted from the token ids) and evaluated
+by ``adapter.predict_ids`` in one batch (identical rows are evaluated once).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from adapters.hf import TextClassifierAdapter, validate_text
+from captum_ext.errors import InputError
+from captum_ext.harness.store import ResultStore
+from captum_ext.methods import get_method, list_methods, make_explainer
+from captum_ext.metrics.agreement import kendall_tau_b, spearman_rho
+from captum_ext.metrics.faithfulness import (
+    ERASER_BINS,
+    faithfulness_rows,
+    faithfulness_scores,
+    leave_one_out_rows,
+    random_rankings,
+    seen_words,
+)
+from captum_ext.result import WordAttribution
+
+__all__ = ["MASKING_OPERATOR", "RunConfig", "default_text_ids", "run_compare"]
+
+logger = logging.getLogger("captum_ext.harness")
+
+#: How every method's words are removed for faithfulness (stated in every report).
+MASKING_OPERATOR = (
+    "deletion: the word-pieces of the removed words are deleted from the token ids ([CLS] and "
+    "[SEP] kept, the other words in order, no [MASK]/[PAD] put in their place) and the shorter "
+    "rows are scored by adapter.predict_ids in batches; the same operator for every method, the "
+    "random-ranking baseline and leave-one-out"
+)
+
+MANIFEST = "run.json"
+RECORDS = "records.jsonl"
+
+
+@dataclass
+class RunConfig:
+    """Settings of a comparison run (stored in ``run.json``; a resumed run must match them).
+
+    Attributes:
+        methods: registry names, in run order.
+        method_settings: per method, settings that override the registry defaults (budgets).
+        random_state: seed of stochastic methods and of the random baseline.
+        stability_seeds: extra seeds for stochastic methods (agreement of a method with itself).
+        stability_texts: how many texts (the first ones) the extra seeds run on.
+        faithfulness: whether to score faithfulness.
+        bins: ERASER bins (fractions of the words).
+        n_random: random rankings per text for the random baseline.
+        max_steps: most points of a deletion curve.
+        chunk_size: texts per ``explain_many`` call and per faithfulness batch.
+    """
+
+    methods: list[str]
+    method_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    random_state: int = 0
+    stability_seeds: list[int] = field(default_factory=lambda: [1, 2])
+    stability_texts: int = 20
+    faithfulness: bool = True
+    bins: list[float] = field(default_factory=lambda: list(ERASER_BINS))
+    n_random: int = 5
+    max_steps: int = 20
+    chunk_size: int = 8
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "methods": list(self.methods),
+            "method_settings": {m: dict(self.method_settings.get(m, {})) for m in self.methods},
+            "random_state": self.random_state,
+            "stability_seeds": list(self.stability_seeds),
+            "stability_texts": self.stability_texts,
+            "faithfulness": self.faithfulness,
+            "bins": list(self.bins),
+            "n_random": self.n_random,
+            "max_steps": self.max_steps,
+            "chunk_size": self.chunk_size,
+        }
+
+
+def default_text_ids(n: int) -> list[str]:
+    """Ids of ``n`` texts: their positions, zero-padded (``"0000"``, ``"0001"``, ...).
+
+    Examples::
+
+        >>> default_text_ids(3)
+        ['0000', '0001', '0002']
+    """
+    width = max(4, len(str(max(0, n - 1))))
+    return [str(i).zfill(width) for i in range(n)]
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _check_manifest(
+    out_dir: Path,
+    texts: Sequence[str],
+    text_ids: Sequence[str],
+    config: RunConfig,
+    model: str,
+) -> None:
+    """Write ``run.json``, or check that an existing one describes the same run."""
+    manifest_path = out_dir / MANIFEST
+    text_rows = [
+        {"id": i, "sha256_16": _text_hash(t), "text": t}
+        for i, t in zip(text_ids, texts, strict=True)
+    ]
+    new = {"version": 1, "model": model, "texts": text_rows, **_json_safe(config.to_dict())}
+    if manifest_path.exists():
+        try:
+            old = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(
+                f"{manifest_path} is unreadable ({exc}): delete it and {RECORDS}, or use another "
+                "--out directory."
+            ) from None
+        old_texts = {r["id"]: r["sha256_16"] for r in old.get("texts", [])}
+        for r in text_rows:
+            if r["id"] in old_texts and old_texts[r["id"]] != r["sha256_16"]:
+                raise InputError(
+                    f"--out {out_dir} holds a run whose text {r['id']} differs from this one: "
+                    "resume with the same texts (same --data, --n and --seed), or use another --out."
+                )
+        for key in ("random_state", "bins", "n_random", "max_steps", "model"):
+            if key in old and old[key] != new[key]:
+                raise InputError(
+                    f"--out {out_dir} holds a run with {key}={old[key]!r}, this one has "
+                    f"{new[key]!r}: resume with the same settings, or use another --out."
+                )
+        old_settings = old.get("method_settings", {})
+        for m in config.methods:
+            if m in old_settings and old_settings[m] != new["method_settings"].get(m, {}):
+                raise InputError(
+                    f"--out {out_dir} holds results of method {m} with settings "
+                    f"{old_settings[m]}, this run asks for {new['method_settings'].get(m, {})}: "
+                    "use another --out to compare other budgets."
+                )
+        # keep every text and method ever run in this directory
+        merged_texts = {r["id"]: r for r in old.get("texts", [])}
+        merged_texts.update({r["id"]: r for r in text_rows})
+        new["texts"] = list(merged_texts.values())
+        new["methods"] = list(dict.fromkeys([*old.get("methods", []), *new["methods"]]))
+        new["method_settings"] = {**old_settings, **new["method_settings"]}
+    tmp = manifest_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(new, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, manifest_path)
+
+
+class _Progress:
+    """One bar over texts x methods (plus extra seeds), or nothing."""
+
+    def __init__(self, total: int, done: int, show: bool) -> None:
+        self.bar = None
+        if show and total:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, initial=done, desc="compare", unit="expl")
+
+    def step(self, n: int, method: str, text_id: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{method} · text {text_id}", refresh=False)
+            self.bar.update(n)
+
+    def describe(self, desc: str) -> None:
+        if self.bar is not None:
+            self.bar.set_description(desc)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _explain_chunk(
+    explainer: Any,
+    texts: list[str],
+    targets: list[int],
+    seed: int,
+) -> list[tuple[WordAttribution | None, str | None, float, int]]:
+    """Explain a chunk with ``explain_many``; if that fails, text by text to isolate the failure."""
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            results = explainer.explain_many(texts, targets=targets, random_state=seed)
+        per_text = (time.perf_counter() - start) / len(texts)
+        if len(results) != len(texts):
+            raise RuntimeError(
+                f"explain_many returned {len(results)} results for {len(texts)} texts"
+            )
+        return [(wa, None, per_text, len(texts)) for wa in results]
+    except Exception as exc:  # a bad text in the chunk: find it
+        if len(texts) == 1:
+            return [(None, f"{type(exc).__name__}: {exc}", time.perf_counter() - start, 1)]
+    out: list[tuple[WordAttribution | None, str | None, float, int]] = []
+    for text, target in zip(texts, targets, strict=True):
+        out.extend(_explain_chunk(explainer, [text], [target], seed))
+    return out
+
+
+def _importance(wa: WordAttribution) -> np.ndarray:
+    return wa.scores if wa.signed else np.abs(wa.scores)
+
+
+def run_compare(
+    texts: Sequence[str],
+    adapter: TextClassifierAdapter,
+    *,
+    out_dir: str | os.PathLike[str] | None = None,
+    store: ResultStore | None = None,
+    text_ids: Sequence[str] | None = None,
+    targets: Sequence[int | str | None] | None = None,
+    config: RunConfig | None = None,
+    model_name: str = "",
+    show_progress: bool = True,
+) -> ResultStore:
+    """Run the methods of ``config`` on ``texts`` and score their faithfulness, resumably.
+
+    Args:
+        texts (sequence of str): the texts to explain.
+        adapter (TextClassifierAdapter): the model.
+        out_dir (str or Path, optional): run directory (``run.json``, ``records.jsonl``);
+            results already there are kept and not computed again. Default: None (in memory)
+        store (ResultStore, optional): a store to use instead of ``out_dir``. Default: None
+        text_ids (sequence of str, optional): one id per text. Default: ``"0000"``, ``"0001"``, ...
+        targets (sequence, optional): class (index or label) to explain per text.
+            Default: the predicted class of each text (the same for every method).
+        config (RunConfig, optional): methods, budgets and seeds. Default: every registered
+            method at its default budget.
+        model_name (str, optional): the model's directory, recorded in ``run.json``. Default: ""
+        show_progress (bool, optional): a tqdm bar over texts x methods. Default: True
+
+    Returns:
+        ResultStore: every record of the run directory (old and new).
+
+    Examples::
+
+        >>> from captum_ext.harness.runner import run_compare, RunConfig
+        >>> store = run_compare(["not bad at all"], adapter,  # doctest: +SKIP
+        ...                     config=RunConfig(methods=["ig"]), show_progress=False)
+        >>> [r["method"] for r in store.records("faithfulness")]  # doctest: +SKIP
+        ['random', 'ig']
+    """
+    texts = [validate_text(t, f"texts[{i}]") for i, t in enumerate(texts)]
+    if not texts:
+        raise InputError("texts is empty: give at least one text to compare methods on.")
+    if config is None:
+        config = RunConfig(methods=[m.name for m in list_methods()])
+    if not config.methods:
+        raise InputError("methods is empty: name at least one method (see `captum-ext methods`).")
+    specs = {m: get_method(m) for m in config.methods}  # unknown names fail here, before work
+    for m in config.method_settings:
+        get_method(m)  # a misspelt name in the settings is an error too
+    # settings of methods not run are ignored (one settings dict can serve several runs)
+    config.method_settings = {m: dict(v) for m, v in config.method_settings.items() if m in specs}
+    if config.chunk_size < 1:
+        raise InputError(f"chunk_size must be >= 1, got {config.chunk_size}.")
+    if text_ids is None:
+        text_ids = default_text_ids(len(texts))
+    text_ids = [str(t) for t in text_ids]
+    if len(text_ids) != len(texts) or len(set(text_ids)) != len(text_ids):
+        raise InputError("text_ids must give one distinct id per text.")
+
+    if store is None:
+        if out_dir is not None:
+            out = Path(out_dir)
+            out.mkdir(parents=True, exist_ok=True)
+            _check_manifest(out, texts, text_ids, config, model_name)
+            store = ResultStore(out / RECORDS)
+        else:
+            store = ResultStore()
+
+    probs = adapter.predict_proba(texts)
+    if targets is None:
+        target_idx = [int(np.argmax(p)) for p in probs]
+    else:
+        if len(targets) != len(texts):
+            raise InputError(
+                f"targets must give one class per text: got {len(targets)} for {len(texts)}."
+            )
+        target_idx = [adapter.resolve_target(t, p) for t, p in zip(targets, probs, strict=True)]
+
+    seed0 = config.random_state
+    jobs: list[tuple[str, int, list[int]]] = [
+        (m, seed0, list(range(len(texts)))) for m in config.methods
+    ]
+    n_stab = min(config.stability_texts, len(texts))
+    for m in config.methods:
+        if specs[m].stochastic and n_stab > 0:
+            for s in config.stability_seeds:
+                if s != seed0:
+                    jobs.append((m, int(s), list(range(n_stab))))
+    total = sum(len(idx) for _, _, idx in jobs)
+    done = sum(1 for m, s, idx in jobs for i in idx if ("attribution", text_ids[i], m, s) in store)
+    progress = _Progress(total, done, show_progress)
+    explainers: dict[str, Any] = {}
+    try:
+        for method, seed, indices in jobs:
+            # Chunks are fixed slices of the job's texts, whatever is already done, so a resumed
+            # run batches exactly as an uninterrupted one (same batches, same floating point).
+            for start in range(0, len(indices), config.chunk_size):
+                chunk = [
+                    i
+                    for i in indices[start : start + config.chunk_size]
+                    if ("attribution", text_ids[i], method, seed) not in store
+                ]
+                if not chunk:
+                    continue
+                if method not in explainers:
+                    explainers[method] = make_explainer(
+                        method, adapter, **config.method_settings.get(method, {})
+                    )
+                progress.describe(f"{method} (seed {seed})" if seed != seed0 else method)
+                results = _explain_chunk(
+                    explainers[method],
+                    [texts[i] for i in chunk],
+                    [target_idx[i] for i in chunk],
+                    seed,
+                )
+                records = []
+                for i, (wa, error, seconds, batch) in zip(chunk, results, strict=True):
+                    base = {"text_id": text_ids[i], "method": method, "seed": seed}
+                    if wa is None:
+                        logger.warning("%s failed on text %s: %s", method, text_ids[i], error)
+                        records.append(
+                            {"kind": "error", **base, "seconds": seconds, "error": error}
+                        )
+                    else:
+                        records.append(
+                            {
+                                "kind": "attribution",
+                                **base,
+                                "seconds": seconds,
+                                "batch": batch,
+                                "result": wa.to_dict(),
+                            }
+                        )
+                store.extend(records)  # one write: a chunk is saved whole or not at all
+                progress.step(len(chunk), method, text_ids[chunk[-1]])
+        if config.faithfulness:
+            progress.describe("faithfulness")
+            _score_faithfulness(adapter, texts, text_ids, target_idx, config, store, show_progress)
+    finally:
+        progress.close()
+    return store
+
+
+class _RowBatch:
+    """Token-id rows of many perturbations, evaluated together, then read back by slot."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[int]] = []
+        self.spans: list[tuple[int, int]] = []
+        self.probs: np.ndarray | None = None
+
+    def add(self, rows: list[list[int]]) -> int:
+        self.spans.append((len(self.rows), len(self.rows) + len(rows)))
+        self.rows.extend(rows)
+        return len(self.spans) - 1
+
+    def evaluate(self, adapter: TextClassifierAdapter) -> None:
+        self.probs = adapter.predict_ids(self.rows)
+
+    def values(self, slot: int, target: int) -> np.ndarray:
+        assert self.probs is not None
+        a, b = self.spans[slot]
+        return self.probs[a:b, target]
+
+
+def _random_seed(random_state: int, text_id: str) -> int:
+    """The random baseline's seed for one text: fixed by the run's seed and the text id."""
+    digest = hashlib.sha256(f"{random_state}:{text_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def _score_faithfulness(
+    adapter: TextClassifierAdapter,
+    texts: list[str],
+    text_ids: list[str],
+    targets: list[int],
+    config: RunConfig,
+    store: ResultStore,
+    show_progress: bool,
+) -> None:
+    seed0 = config.random_state
+    attributions: dict[tuple[str, str], dict[str, Any]] = {
+        (r["text_id"], r["method"]): r
+        for r in store.records("attribution")
+        if r.get("seed") == seed0
+    }
+    references = {r["text_id"]: r for r in store.records("reference")}
+
+    def pending(i: int) -> list[str]:
+        tid = text_ids[i]
+        todo = [
+            m
+            for m in config.methods
+            if (tid, m) in attributions and ("faithfulness", tid, m, seed0) not in store
+        ]
+        if ("faithfulness", tid, "random", seed0) not in store:
+            todo.insert(0, "random")
+        return todo
+
+    chunks = []
+    for start in range(0, len(texts), config.chunk_size):  # fixed slices, as for attributions
+        todo = [
+            i
+            for i in range(start, min(start + config.chunk_size, len(texts)))
+            if text_ids[i] not in references or pending(i)
+        ]
+        if todo:
+            chunks.append(todo)
+    if show_progress and chunks:
+        from tqdm.auto import tqdm
+
+        chunks = tqdm(chunks, desc="faithfulness", unit="chunk")
+    for chunk in chunks:
+        _score_chunk(
+            adapter,
+            chunk,
+            texts,
+            text_ids,
+            targets,
+            config,
+            store,
+            attributions,
+            references,
+            pending,
+        )
+
+
+def _score_chunk(
+    adapter: TextClassifierAdapter,
+    chunk: list[int],
+    texts: list[str],
+    text_ids: list[str],
+    targets: list[int],
+    config: RunConfig,
+    store: ResultStore,
+    attributions: dict[tuple[str, str], dict[str, Any]],
+    references: dict[str, dict[str, Any]],
+    pending: Any,
+) -> None:
+    """Build every perturbed row of a chunk of texts, evaluate them in one call, then score."""
+    start = time.perf_counter()
+    batch = _RowBatch()
+    plans: list[tuple[int, dict[str, Any], list[tuple[str, Any]]]] = []
+    for i in chunk:
+        tid = text_ids[i]
+        enc = adapter.encode(texts[i])
+        ids, t2w = enc.input_ids, enc.token_to_word
+        if not seen_words(t2w):
+            continue
+        text_plan: dict[str, Any] = {"full": batch.add([list(ids)]), "n_words": len(enc.words)}
+        if tid not in references:
+            text_plan["loo_words"], loo_rows = leave_one_out_rows(ids, t2w)
+            text_plan["loo"] = batch.add(loo_rows)
+        items: list[tuple[str, Any]] = []
+        for m in pending(i):
+            if m == "random":
+                perms = random_rankings(
+                    len(enc.words), config.n_random, _random_seed(config.random_state, tid)
+                )
+                prs = [
+                    faithfulness_rows(ids, t2w, p, bins=config.bins, max_steps=config.max_steps)
+                    for p in perms
+                ]
+                items.append((m, [(pr, batch.add(pr.all_rows())) for pr in prs]))
+            else:
+                wa = WordAttribution.from_dict(attributions[(tid, m)]["result"])
+                pr = faithfulness_rows(
+                    ids, t2w, wa.ranking(), bins=config.bins, max_steps=config.max_steps
+                )
+                items.append((m, (wa, pr, batch.add(pr.all_rows()))))
+        plans.append((i, text_plan, items))
+    if not batch.rows:
+        return
+    batch.evaluate(adapter)
+    seconds = (time.perf_counter() - start) / max(1, sum(len(items) for _, _, items in plans))
+    out: list[dict[str, Any]] = []
+    for i, text_plan, items in plans:
+        tid, target = text_ids[i], targets[i]
+        p_full = float(batch.values(text_plan["full"], target)[0])
+        if "loo" in text_plan:
+            loo: list[float | None] = [None] * text_plan["n_words"]
+            for w, p in zip(
+                text_plan["loo_words"], batch.values(text_plan["loo"], target), strict=True
+            ):
+                loo[w] = p_full - float(p)
+            ref = {
+                "kind": "reference",
+                "text_id": tid,
+                "method": "",
+                "seed": None,
+                "target": target,
+                "p_full": p_full,
+                "loo": loo,
+                "seen_words": text_plan["loo_words"],
+            }
+            out.append(ref)
+            references[tid] = ref
+        for m, plan in items:
+            if m == "random":
+                per = [
+                    faithfulness_scores(p_full, pr, batch.values(slot, target)) for pr, slot in plan
+                ]
+                metrics = _mean_metrics(per)
+                metrics["loo_spearman"] = metrics["loo_kendall"] = float("nan")
+            else:
+                wa, pr, slot = plan
+                metrics = faithfulness_scores(p_full, pr, batch.values(slot, target))
+                metrics.update(_loo_correlations(wa, references[tid]))
+            out.append(
+                {
+                    "kind": "faithfulness",
+                    "text_id": tid,
+                    "method": m,
+                    "seed": config.random_state,
+                    "target": target,
+                    "p_full": p_full,
+                    "seconds": seconds,
+                    "metrics": metrics,
+                }
+            )
+    store.extend(out)  # one write: a chunk is saved whole or not at all
+
+
+def _mean_metrics(per: list[dict[str, Any]]) -> dict[str, Any]:
+    """Average the random baseline over its permutations (curves have the same k for one text)."""
+    out: dict[str, Any] = {"n_rankings": len(per)}
+    for key in ("comprehensiveness", "sufficiency", "deletion_auc"):
+        out[key] = float(np.mean([p[key] for p in per]))
+    for key in ("comprehensiveness_bins", "sufficiency_bins", "deletion_curve"):
+        out[key] = np.mean([p[key] for p in per], axis=0).tolist()
+    for key in ("deletion_ks", "ks", "n_words"):
+        out[key] = per[0][key]
+    return out
+
+
+def _loo_correlations(wa: WordAttribution, ref: dict[str, Any]) -> dict[str, float]:
+    """Spearman and Kendall of the method's scores with leave-one-out, over the seen words.
+
+    Signed methods are compared with the signed leave-one-out effect, unsigned ones (magnitudes)
+    with its absolute value.
+    """
+    words = ref["seen_words"]
+    loo = np.array([ref["loo"][w] for w in words], dtype=np.float64)
+    mine = _importance(wa)[words]
+    if not wa.signed:
+        loo = np.abs(loo)
+    if len(words) < 2 or not np.all(np.isfinite(mine)):
+        return {"loo_spearman": float("nan"), "loo_kendall": float("nan")}
+    return {"loo_spearman": spearman_rho(mine, loo), "loo_kendall": kendall_tau_b(mine, loo)}

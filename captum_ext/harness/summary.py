@@ -1,0 +1,677 @@
+"""Turn a run's records into pandas data frames: agreement, faithfulness, stability, timing, verdict.
+
+Everything here reads records (see :mod:`captum_ext.harness.store`) and calls only the pure
+metric functions: no model is needed to summarise a finished run.
+
+Ranking convention (``rank_by``): ``"target"`` (default) ranks a signed method's words by signed
+score (the words that push most towards the explained class first, as
+:meth:`WordAttribution.ranking` does) and an unsigned method's (attention) by magnitude;
+``"magnitude"`` ranks every method by ``|score|`` (Krishna et al. 2022's convention). Sign and
+signed-rank agreement are ``nan`` for pairs with an unsigned method. Agreement is computed over the
+words the model saw (truncated words are left out).
+
+The verdict compares each method with the random-ranking baseline on the same texts (paired):
+comprehensiveness gain = method − random (higher is better), sufficiency gain = random − method
+(lower sufficiency is better), each with a 95% bootstrap interval over texts. A gain counts when
+its interval lies above 0 and its mean is at least 0.01 (one point of probability). A method is
+*faithful* when both gains count, *partly faithful* when one does, and *not better than random*
+otherwise.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from captum_ext.errors import InputError
+from captum_ext.metrics.agreement import agreement_scores
+from captum_ext.result import WordAttribution
+
+__all__ = [
+    "AGREEMENT_METRICS",
+    "Summary",
+    "agreement_matrix",
+    "agreement_summary",
+    "attribution_table",
+    "faithfulness_frame",
+    "faithfulness_table",
+    "pairwise_agreement",
+    "random_pair_agreement",
+    "stability_table",
+    "summarize",
+    "timing_table",
+    "verdict_table",
+]
+
+RankByHarness = Literal["target", "magnitude"]
+
+#: Column names of :func:`pairwise_agreement`, in display order.
+AGREEMENT_METRICS: tuple[str, ...] = (
+    "kendall_tau",
+    "spearman",
+    "feature_agreement",
+    "rank_agreement",
+    "sign_agreement",
+    "signed_rank_agreement",
+    "pairwise_rank_agreement",
+    "rank_correlation",
+    "rbo",
+)
+
+
+def _seen(wa: WordAttribution) -> np.ndarray:
+    if wa.token_to_word:
+        seen = sorted({w for w in wa.token_to_word if w is not None})
+        if seen:
+            return np.asarray(seen)
+    return np.arange(len(wa.words))
+
+
+def _vector(wa: WordAttribution, seen: np.ndarray) -> np.ndarray:
+    s = wa.scores[seen]
+    return s if wa.signed else np.abs(s)
+
+
+def _pair_scores(
+    a: WordAttribution, b: WordAttribution, k: int, rank_by: RankByHarness
+) -> dict[str, float]:
+    if rank_by not in ("target", "magnitude"):
+        raise InputError(f"rank_by must be 'target' or 'magnitude', got {rank_by!r}.")
+    seen = _seen(a)
+    return agreement_scores(
+        _vector(a, seen),
+        _vector(b, seen),
+        k=k,
+        by="value" if rank_by == "target" else "abs",
+        signs=a.signed and b.signed,
+    )
+
+
+def attributions_by_text(
+    records: Iterable[dict[str, Any]], seed: int | None = None
+) -> dict[str, dict[str, WordAttribution]]:
+    """``{text_id: {method: WordAttribution}}`` of the attribution records (of one seed if given)."""
+    out: dict[str, dict[str, WordAttribution]] = {}
+    for r in records:
+        if r["kind"] != "attribution" or (seed is not None and r.get("seed") != seed):
+            continue
+        out.setdefault(r["text_id"], {})[r["method"]] = WordAttribution.from_dict(r["result"])
+    return out
+
+
+def attribution_table(records: Iterable[dict[str, Any]], top: int = 5) -> pd.DataFrame:
+    """One row per attribution or error: text id, method, seed, seconds, target, top words.
+
+    Examples::
+
+        >>> attribution_table([]).columns.tolist()[:4]
+        ['text_id', 'method', 'seed', 'seconds']
+    """
+    rows = []
+    for r in records:
+        if r["kind"] == "attribution":
+            wa = WordAttribution.from_dict(r["result"])
+            rows.append(
+                {
+                    "text_id": r["text_id"],
+                    "method": r["method"],
+                    "seed": r.get("seed"),
+                    "seconds": r.get("seconds"),
+                    "batch": r.get("batch", 1),
+                    "n_words": len(wa.words),
+                    "target": wa.target_label,
+                    "p_target": float(wa.probs[wa.target]),
+                    "signed": wa.signed,
+                    "top_words": " | ".join(wa.top_words(top)),
+                    "error": None,
+                }
+            )
+        elif r["kind"] == "error":
+            rows.append(
+                {
+                    "text_id": r["text_id"],
+                    "method": r["method"],
+                    "seed": r.get("seed"),
+                    "seconds": r.get("seconds"),
+                    "error": r.get("error"),
+                }
+            )
+    cols = [
+        "text_id",
+        "method",
+        "seed",
+        "seconds",
+        "batch",
+        "n_words",
+        "target",
+        "p_target",
+        "signed",
+        "top_words",
+        "error",
+    ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def pairwise_agreement(
+    by_text: dict[str, dict[str, WordAttribution]],
+    *,
+    methods: Sequence[str] | None = None,
+    k: int = 5,
+    rank_by: RankByHarness = "target",
+) -> pd.DataFrame:
+    """Agreement of every pair of methods on every text: one row per (text, method_a, method_b).
+
+    Args:
+        by_text: ``{text_id: {method: WordAttribution}}``.
+        methods (sequence of str, optional): which methods and in which order. Default: all, sorted.
+        k (int, optional): top-k size of Krishna et al.'s metrics. Default: 5
+        rank_by (str, optional): ``"target"`` or ``"magnitude"`` (see the module). Default: "target"
+
+    Returns:
+        pd.DataFrame: columns ``text_id``, ``method_a``, ``method_b``, ``n_words`` and
+        :data:`AGREEMENT_METRICS`.
+    """
+    if methods is None:
+        methods = sorted({m for d in by_text.values() for m in d})
+    rows = []
+    for tid, per_method in by_text.items():
+        present = [m for m in methods if m in per_method]
+        for ma, mb in itertools.combinations(present, 2):
+            a, b = per_method[ma], per_method[mb]
+            rows.append(
+                {
+                    "text_id": tid,
+                    "method_a": ma,
+                    "method_b": mb,
+                    "n_words": len(_seen(a)),
+                    **_pair_scores(a, b, k, rank_by),
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["text_id", "method_a", "method_b", "n_words", *AGREEMENT_METRICS]
+    )
+
+
+def random_pair_agreement(
+    by_text: dict[str, dict[str, WordAttribution]],
+    *,
+    k: int = 5,
+    rank_by: RankByHarness = "target",
+    n_pairs: int = 20,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """What two unrelated explanations score: agreement of random signed scores on each text.
+
+    The reference for :func:`pairwise_agreement` (on short texts, top-k overlap and RBO are high
+    by chance). One row per text, the mean over ``n_pairs`` random pairs.
+    """
+    rng = np.random.default_rng(random_state)
+    rows = []
+    for tid, per_method in by_text.items():
+        if not per_method:
+            continue
+        n = len(_seen(next(iter(per_method.values()))))
+        if n < 1:
+            continue
+        vals = [
+            agreement_scores(
+                rng.normal(size=n),
+                rng.normal(size=n),
+                k=k,
+                by="value" if rank_by == "target" else "abs",
+            )
+            for _ in range(n_pairs)
+        ]
+        rows.append(
+            {
+                "text_id": tid,
+                "method_a": "random",
+                "method_b": "random",
+                "n_words": n,
+                **{m: float(np.nanmean([v[m] for v in vals])) for m in AGREEMENT_METRICS},
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["text_id", "method_a", "method_b", "n_words", *AGREEMENT_METRICS]
+    )
+
+
+def agreement_summary(pairwise: pd.DataFrame) -> pd.DataFrame:
+    """Mean, standard deviation and count (non-nan texts) of every metric per pair of methods.
+
+    Returns:
+        pd.DataFrame: columns ``method_a``, ``method_b``, ``metric``, ``mean``, ``std``, ``n``.
+    """
+    cols = ["method_a", "method_b", "metric", "mean", "std", "n"]
+    if pairwise.empty:
+        return pd.DataFrame(columns=cols)
+    long = pairwise.melt(
+        id_vars=["text_id", "method_a", "method_b"],
+        value_vars=list(AGREEMENT_METRICS),
+        var_name="metric",
+    )
+    g = long.groupby(["method_a", "method_b", "metric"], sort=False)["value"]
+    out = g.agg(mean="mean", std="std", n="count").reset_index()
+    return out[cols]
+
+
+def agreement_matrix(
+    summary: pd.DataFrame,
+    metric: str,
+    methods: Sequence[str],
+    diagonal: dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """A symmetric method × method matrix of one metric's mean.
+
+    The diagonal is 1 (a deterministic method agrees with itself) unless ``diagonal`` gives a
+    value (e.g. a stochastic method's agreement with itself across seeds).
+    """
+    m = pd.DataFrame(np.nan, index=list(methods), columns=list(methods), dtype=float)
+    sel = summary[summary["metric"] == metric]
+    for _, r in sel.iterrows():
+        if r["method_a"] in m.index and r["method_b"] in m.index:
+            m.loc[r["method_a"], r["method_b"]] = r["mean"]
+            m.loc[r["method_b"], r["method_a"]] = r["mean"]
+    for meth in methods:
+        m.loc[meth, meth] = (diagonal or {}).get(meth, 1.0)
+    return m
+
+
+def stability_table(
+    records: Iterable[dict[str, Any]],
+    *,
+    k: int = 5,
+    rank_by: RankByHarness = "target",
+) -> pd.DataFrame:
+    """Agreement of each stochastic method with itself across seeds.
+
+    For every text run with two or more seeds, every pair of seeds is compared; the table gives
+    the mean and standard deviation over texts and seed pairs.
+
+    Returns:
+        pd.DataFrame: one row per method: ``method``, ``seeds``, ``n_texts``, then
+        ``<metric>`` and ``<metric>_std`` for Kendall's τ, Spearman, feature agreement and RBO.
+    """
+    per: dict[str, dict[str, dict[int, WordAttribution]]] = {}
+    for r in records:
+        if r["kind"] == "attribution":
+            per.setdefault(r["method"], {}).setdefault(r["text_id"], {})[r.get("seed")] = (
+                WordAttribution.from_dict(r["result"])
+            )
+    keep = ("kendall_tau", "spearman", "feature_agreement", "rbo")
+    rows = []
+    for method, texts in per.items():
+        vals: list[dict[str, float]] = []
+        seeds: set[int] = set()
+        n_texts = 0
+        for runs in texts.values():
+            if len(runs) < 2:
+                continue
+            n_texts += 1
+            seeds.update(runs)
+            for sa, sb in itertools.combinations(sorted(runs), 2):
+                vals.append(_pair_scores(runs[sa], runs[sb], k, rank_by))
+        if not vals:
+            continue
+        row: dict[str, Any] = {"method": method, "seeds": sorted(seeds), "n_texts": n_texts}
+        for m in keep:
+            arr = np.array([v[m] for v in vals], dtype=float)
+            row[m] = float(np.nanmean(arr)) if np.isfinite(arr).any() else float("nan")
+            row[f"{m}_std"] = float(np.nanstd(arr)) if np.isfinite(arr).any() else float("nan")
+        rows.append(row)
+    cols = ["method", "seeds", "n_texts", *[c for m in keep for c in (m, f"{m}_std")]]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def faithfulness_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """One row per (text, method) faithfulness record (``method == "random"``: the baseline)."""
+    rows = []
+    for r in records:
+        if r["kind"] != "faithfulness":
+            continue
+        m = r["metrics"]
+        rows.append(
+            {
+                "text_id": r["text_id"],
+                "method": r["method"],
+                "p_full": r.get("p_full"),
+                "n_words": m.get("n_words"),
+                "comprehensiveness": m["comprehensiveness"],
+                "sufficiency": m["sufficiency"],
+                "deletion_auc": m["deletion_auc"],
+                "loo_spearman": m.get("loo_spearman"),
+                "loo_kendall": m.get("loo_kendall"),
+            }
+        )
+    cols = [
+        "text_id",
+        "method",
+        "p_full",
+        "n_words",
+        "comprehensiveness",
+        "sufficiency",
+        "deletion_auc",
+        "loo_spearman",
+        "loo_kendall",
+    ]
+    df = pd.DataFrame(rows, columns=cols)
+    for c in cols[2:]:
+        df[c] = pd.to_numeric(df[c], errors="coerce")
+    return df
+
+
+def _bootstrap_ci(diffs: np.ndarray, n_boot: int, rng: np.random.Generator) -> tuple[float, float]:
+    diffs = diffs[np.isfinite(diffs)]
+    if diffs.size == 0:
+        return float("nan"), float("nan")
+    if diffs.size == 1:
+        return float(diffs[0]), float(diffs[0])
+    idx = rng.integers(0, diffs.size, size=(n_boot, diffs.size))
+    means = diffs[idx].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def faithfulness_table(
+    frame: pd.DataFrame, *, n_boot: int = 2000, random_state: int = 0
+) -> pd.DataFrame:
+    """Per method: mean faithfulness, the random baseline, paired gains over it with 95% CIs.
+
+    Only texts scored for both the method and the random baseline enter a method's row.
+
+    Returns:
+        pd.DataFrame: one row per method, ``random`` first, sorted by ``faithfulness_gain``
+        (comprehensiveness gain + sufficiency gain), with ``n_texts``, ``comprehensiveness``,
+        ``comprehensiveness_std``, ``random_comprehensiveness``, ``comprehensiveness_gain`` and
+        its ``_low``/``_high`` 95% bootstrap bounds, the same for sufficiency (gain = random −
+        method), ``deletion_auc``, ``random_deletion_auc``, ``loo_spearman``, and
+        ``comprehensiveness_ratio`` (method / random).
+    """
+    cols = [
+        "method",
+        "n_texts",
+        "comprehensiveness",
+        "comprehensiveness_std",
+        "random_comprehensiveness",
+        "comprehensiveness_ratio",
+        "comprehensiveness_gain",
+        "comprehensiveness_gain_low",
+        "comprehensiveness_gain_high",
+        "sufficiency",
+        "sufficiency_std",
+        "random_sufficiency",
+        "sufficiency_gain",
+        "sufficiency_gain_low",
+        "sufficiency_gain_high",
+        "deletion_auc",
+        "random_deletion_auc",
+        "loo_spearman",
+        "faithfulness_gain",
+    ]
+    if frame.empty:
+        return pd.DataFrame(columns=cols)
+    rng = np.random.default_rng(random_state)
+    rand = frame[frame["method"] == "random"].set_index("text_id")
+    rows = []
+    for method, sub in frame.groupby("method", sort=False):
+        sub = sub.set_index("text_id")
+        common = sub.index.intersection(rand.index)
+        s, r = sub.loc[common], rand.loc[common]
+        comp_d = (s["comprehensiveness"] - r["comprehensiveness"]).to_numpy(dtype=float)
+        suff_d = (r["sufficiency"] - s["sufficiency"]).to_numpy(dtype=float)
+        c_lo, c_hi = _bootstrap_ci(comp_d, n_boot, rng)
+        s_lo, s_hi = _bootstrap_ci(suff_d, n_boot, rng)
+        rc = float(r["comprehensiveness"].mean()) if len(r) else float("nan")
+        row = {
+            "method": method,
+            "n_texts": int(len(common)),
+            "comprehensiveness": float(s["comprehensiveness"].mean()),
+            "comprehensiveness_std": float(s["comprehensiveness"].std()),
+            "random_comprehensiveness": rc,
+            "comprehensiveness_ratio": float(s["comprehensiveness"].mean() / rc)
+            if rc and np.isfinite(rc)
+            else float("nan"),
+            "comprehensiveness_gain": float(np.nanmean(comp_d)) if comp_d.size else float("nan"),
+            "comprehensiveness_gain_low": c_lo,
+            "comprehensiveness_gain_high": c_hi,
+            "sufficiency": float(s["sufficiency"].mean()),
+            "sufficiency_std": float(s["sufficiency"].std()),
+            "random_sufficiency": float(r["sufficiency"].mean()) if len(r) else float("nan"),
+            "sufficiency_gain": float(np.nanmean(suff_d)) if suff_d.size else float("nan"),
+            "sufficiency_gain_low": s_lo,
+            "sufficiency_gain_high": s_hi,
+            "deletion_auc": float(s["deletion_auc"].mean()),
+            "random_deletion_auc": float(r["deletion_auc"].mean()) if len(r) else float("nan"),
+            "loo_spearman": float(s["loo_spearman"].mean()),
+        }
+        row["faithfulness_gain"] = row["comprehensiveness_gain"] + row["sufficiency_gain"]
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=cols)
+    out["_random"] = out["method"] != "random"
+    out = out.sort_values(["_random", "faithfulness_gain"], ascending=[True, False])
+    return out.drop(columns="_random").reset_index(drop=True)
+
+
+def verdict_table(
+    table: pd.DataFrame, *, min_gain: float = 0.01, min_texts: int = 10
+) -> pd.DataFrame:
+    """The verdict per method: faithful, partly faithful or not better than random, and by how much.
+
+    A gain counts when its 95% lower bound is above 0 and its mean is at least ``min_gain`` (in
+    probability of the explained class: differences smaller than one point are not worth a
+    verdict).
+
+    Args:
+        table (pd.DataFrame): :func:`faithfulness_table`.
+        min_gain (float, optional): smallest mean gain that counts. Default: 0.01
+        min_texts (int, optional): below this many texts the sentence says "indicative only".
+            Default: 10
+
+    Returns:
+        pd.DataFrame: ``method``, ``verdict``, ``faithfulness_gain``, ``sentence`` (a line for
+        the report), in the order of ``table`` (most faithful first), without the random row.
+    """
+    rows = []
+    for _, r in table.iterrows():
+        if r["method"] == "random":
+            continue
+        comp_ok = r["comprehensiveness_gain_low"] > 0 and r["comprehensiveness_gain"] >= min_gain
+        suff_ok = r["sufficiency_gain_low"] > 0 and r["sufficiency_gain"] >= min_gain
+        if comp_ok and suff_ok:
+            verdict = "faithful"
+        elif comp_ok or suff_ok:
+            verdict = "partly faithful"
+        else:
+            verdict = "not better than random"
+        ratio = r["comprehensiveness_ratio"]
+        ratio_txt = f", {ratio:.1f}x" if np.isfinite(ratio) else ""
+        sentence = (
+            f"{r['method']}: {verdict}. Comprehensiveness {r['comprehensiveness']:.3f} vs random "
+            f"{r['random_comprehensiveness']:.3f} (gain {r['comprehensiveness_gain']:+.3f}, 95% CI "
+            f"{r['comprehensiveness_gain_low']:+.3f} to {r['comprehensiveness_gain_high']:+.3f}"
+            f"{ratio_txt}); sufficiency {r['sufficiency']:.3f} vs random "
+            f"{r['random_sufficiency']:.3f} (gain {r['sufficiency_gain']:+.3f}, 95% CI "
+            f"{r['sufficiency_gain_low']:+.3f} to {r['sufficiency_gain_high']:+.3f}); "
+            f"{int(r['n_texts'])} texts."
+        )
+        if r["n_texts"] < min_texts:
+            sentence += f" Fewer than {min_texts} texts: indicative only."
+        rows.append(
+            {
+                "method": r["method"],
+                "verdict": verdict,
+                "faithfulness_gain": r["faithfulness_gain"],
+                "comprehensiveness_gain": r["comprehensiveness_gain"],
+                "sufficiency_gain": r["sufficiency_gain"],
+                "n_texts": int(r["n_texts"]),
+                "sentence": sentence,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "method",
+            "verdict",
+            "faithfulness_gain",
+            "comprehensiveness_gain",
+            "sufficiency_gain",
+            "n_texts",
+            "sentence",
+        ],
+    )
+
+
+def timing_table(records: Iterable[dict[str, Any]], *, random_state: int = 0) -> pd.DataFrame:
+    """Seconds per method at the main seed (``"<method> (extra seeds)"`` for stability runs,
+    ``"faithfulness"`` for the scoring step, per text and method).
+
+    Returns:
+        pd.DataFrame: ``method``, ``n_texts``, ``total_seconds``, ``mean_seconds`` (per text),
+        ``median_seconds``, ``max_seconds``, ``errors``.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    for r in records:
+        if r["kind"] in ("attribution", "error"):
+            name = r["method"]
+            if r.get("seed") != random_state:
+                name += " (extra seeds)"
+        elif r["kind"] == "faithfulness":
+            name = "faithfulness"
+        else:
+            continue
+        d = rows.setdefault(name, {"method": name, "secs": [], "errors": 0})
+        d["secs"].append(float(r.get("seconds") or 0.0))
+        d["errors"] += r["kind"] == "error"
+    out = []
+    for d in rows.values():
+        secs = np.array(d["secs"])
+        out.append(
+            {
+                "method": d["method"],
+                "n_texts": int(secs.size),
+                "total_seconds": float(secs.sum()),
+                "mean_seconds": float(secs.mean()),
+                "median_seconds": float(np.median(secs)),
+                "max_seconds": float(secs.max()),
+                "errors": d["errors"],
+            }
+        )
+    cols = [
+        "method",
+        "n_texts",
+        "total_seconds",
+        "mean_seconds",
+        "median_seconds",
+        "max_seconds",
+        "errors",
+    ]
+    return pd.DataFrame(out, columns=cols)
+
+
+@dataclass
+class Summary:
+    """Every table of a comparison run.
+
+    Attributes:
+        methods: the methods compared, in run order.
+        attributions: :func:`attribution_table`.
+        agreement: :func:`pairwise_agreement` (per text and pair) plus the random-pair rows.
+        agreement_summary: :func:`agreement_summary` (mean, std, n per pair and metric).
+        faithfulness: :func:`faithfulness_frame` (per text and method).
+        faithfulness_table: :func:`faithfulness_table`.
+        verdict: :func:`verdict_table`.
+        stability: :func:`stability_table`.
+        timing: :func:`timing_table`.
+        results: ``{text_id: {method: WordAttribution}}`` at the main seed.
+        settings: how the run was made (k, rank_by, bins, budgets, masking operator, ...).
+    """
+
+    methods: list[str]
+    attributions: pd.DataFrame
+    agreement: pd.DataFrame
+    agreement_summary: pd.DataFrame
+    faithfulness: pd.DataFrame
+    faithfulness_table: pd.DataFrame
+    verdict: pd.DataFrame
+    stability: pd.DataFrame
+    timing: pd.DataFrame
+    results: dict[str, dict[str, WordAttribution]] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def matrix(self, metric: str = "kendall_tau") -> pd.DataFrame:
+        """Method × method mean of ``metric``; the diagonal is self-agreement across seeds
+        for stochastic methods (1 for deterministic ones)."""
+        if metric not in AGREEMENT_METRICS:
+            raise InputError(
+                f"metric must be one of {', '.join(AGREEMENT_METRICS)}, got {metric!r}."
+            )
+        diag: dict[str, float] = {}
+        if not self.stability.empty and metric in self.stability.columns:
+            diag = dict(zip(self.stability["method"], self.stability[metric], strict=True))
+        summary = self.agreement_summary
+        return agreement_matrix(summary, metric, self.methods, diag)
+
+
+def summarize(
+    records: Sequence[dict[str, Any]],
+    *,
+    methods: Sequence[str] | None = None,
+    random_state: int = 0,
+    k: int = 5,
+    rank_by: RankByHarness = "target",
+    settings: dict[str, Any] | None = None,
+) -> Summary:
+    """Every table of a run from its records.
+
+    Args:
+        records (sequence of dict): the run's records (``ResultStore.records()``).
+        methods (sequence of str, optional): methods to include, in order. Default: those in
+            the records, in order of appearance.
+        random_state (int, optional): the run's main seed (other seeds count as stability runs).
+            Default: 0
+        k (int, optional): top-k size for the agreement metrics. Default: 5
+        rank_by (str, optional): ``"target"`` or ``"magnitude"``. Default: "target"
+        settings (dict, optional): stored in :attr:`Summary.settings`. Default: None
+
+    Returns:
+        Summary
+    """
+    records = list(records)
+    if methods is None:
+        methods = list(
+            dict.fromkeys(r["method"] for r in records if r["kind"] in ("attribution", "error"))
+        )
+    methods = list(methods)
+    mset = set(methods)
+    main = [
+        r
+        for r in records
+        if r.get("method") in mset or r["kind"] == "reference" or r.get("method") == "random"
+    ]
+    by_text = attributions_by_text(main, seed=random_state)
+    pairwise = pairwise_agreement(by_text, methods=methods, k=k, rank_by=rank_by)
+    rand_pairs = random_pair_agreement(by_text, k=k, rank_by=rank_by, random_state=random_state)
+    agreement = (
+        pd.concat([pairwise, rand_pairs], ignore_index=True)
+        if len(pairwise) and len(rand_pairs)
+        else (pairwise if len(pairwise) else rand_pairs)
+    )
+    faith = faithfulness_frame(main)
+    table = faithfulness_table(faith, random_state=random_state)
+    return Summary(
+        methods=methods,
+        attributions=attribution_table(main),
+        agreement=agreement,
+        agreement_summary=agreement_summary(agreement),
+        faithfulness=faith,
+        faithfulness_table=table,
+        verdict=verdict_table(table),
+        stability=stability_table(main, k=k, rank_by=rank_by),
+        timing=timing_table(main, random_state=random_state),
+        results=by_text,
+        settings={"k": k, "rank_by": rank_by, "random_state": random_state, **(settings or {})},
+    )

@@ -1,0 +1,221 @@
+"""The resumable store and runner: an interrupted run resumes to exactly the uninterrupted rows."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from adapters import TextClassifierAdapter
+from captum_ext.errors import DataError, InputError
+from captum_ext.harness import RunConfig, run_compare
+from captum_ext.harness.store import ResultStore, record_key
+
+TEXTS = [
+    "I really want to apply for a au pair job, but I'm so scared of change",
+    "@CynthiaLasVegas   Thanks so much!!! Really appreciate that",
+    "just got home from dinner  best dinner i have had in a long time =(",
+    "not bad at all",
+    "i hate mondays",
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)  # 2 threads on an oversubscribed 2-core machine crawl
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def adapter(tiny_bert_dir):
+    return TextClassifierAdapter.from_pretrained(tiny_bert_dir)
+
+
+def _config(**kw):
+    base = dict(
+        methods=["occlusion", "lime-official", "ig"],
+        method_settings={"lime-official": {"n_samples": 60}, "ig": {"n_steps": 8}},
+        stability_seeds=[1],
+        stability_texts=2,
+        n_random=3,
+        chunk_size=2,
+    )
+    base.update(kw)
+    return RunConfig(**base)
+
+
+def _rows(path):
+    """Records without the wall-clock field, in file order."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        rec.pop("seconds", None)
+        out.append(rec)
+    return out
+
+
+class _Killed(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def reference_rows(adapter, tmp_path_factory):
+    out = tmp_path_factory.mktemp("uninterrupted")
+    store = run_compare(TEXTS, adapter, out_dir=out, config=_config(), show_progress=False)
+    kinds = [r["kind"] for r in store.records()]
+    # 3 methods x 5 texts, 1 extra seed x 2 texts for lime, 5 references, 5 x (3 + random)
+    assert kinds.count("attribution") == 15 + 2
+    assert kinds.count("reference") == 5
+    assert kinds.count("faithfulness") == 20
+    return _rows(out / "records.jsonl")
+
+
+# 13 chunk writes in the reference run: 3 methods x 3 chunks of texts, 1 extra-seed chunk of
+# lime-official, 3 faithfulness chunks
+@pytest.mark.parametrize("kill_after", [0, 4, 10, 12])
+def test_resume_after_kill_gives_the_uninterrupted_rows(
+    adapter, tmp_path, monkeypatch, reference_rows, kill_after
+):
+    """A kill between two chunk writes (a kill cannot split a write), then a resume."""
+    calls = {"n": 0}
+    real_extend = ResultStore.extend
+
+    def dying_extend(self, records):
+        if calls["n"] == kill_after:
+            raise _Killed(f"killed after {kill_after} chunks")
+        calls["n"] += 1
+        real_extend(self, records)
+
+    monkeypatch.setattr(ResultStore, "extend", dying_extend)
+    with pytest.raises(_Killed):
+        run_compare(TEXTS, adapter, out_dir=tmp_path, config=_config(), show_progress=False)
+    n_saved = len(_rows(tmp_path / "records.jsonl")) if kill_after else 0
+    assert 0 <= n_saved < len(reference_rows)
+
+    computed = []
+    monkeypatch.setattr(
+        ResultStore,
+        "extend",
+        lambda self, recs: (computed.extend(record_key(r) for r in recs), real_extend(self, recs)),
+    )
+    run_compare(TEXTS, adapter, out_dir=tmp_path, config=_config(), show_progress=False)
+    rows = _rows(tmp_path / "records.jsonl")
+    assert len(computed) == len(reference_rows) - n_saved  # nothing computed twice
+    assert [record_key(r) for r in rows] == [record_key(r) for r in reference_rows]
+    assert rows == reference_rows  # bit-identical numbers: the same batches were computed
+
+
+def test_reference_run_writes_13_chunks(adapter, tmp_path, monkeypatch):
+    sizes = []
+    real_extend = ResultStore.extend
+    monkeypatch.setattr(
+        ResultStore, "extend", lambda self, recs: (sizes.append(len(recs)), real_extend(self, recs))
+    )
+    run_compare(TEXTS, adapter, out_dir=tmp_path, config=_config(), show_progress=False)
+    # attributions: chunks of 2, 2, 1 texts per method; lime's extra seed: 2 texts;
+    # faithfulness: per text 1 reference + random + 3 methods
+    assert sizes == [2, 2, 1] * 3 + [2] + [10, 10, 5]
+
+
+def test_rerun_of_a_finished_run_computes_nothing(adapter, tmp_path, monkeypatch):
+    run_compare(TEXTS[:2], adapter, out_dir=tmp_path, config=_config(), show_progress=False)
+    before = (tmp_path / "records.jsonl").read_bytes()
+    monkeypatch.setattr(
+        "captum_ext.harness.runner.make_explainer",
+        lambda *a, **k: pytest.fail("an explainer was built for a finished run"),
+    )
+    monkeypatch.setattr(
+        "captum_ext.harness.runner._score_chunk",
+        lambda *a, **k: pytest.fail("faithfulness was scored again for a finished run"),
+    )
+    run_compare(TEXTS[:2], adapter, out_dir=tmp_path, config=_config(), show_progress=False)
+    assert (tmp_path / "records.jsonl").read_bytes() == before
+
+
+def test_adding_a_method_keeps_the_old_results(adapter, tmp_path):
+    run_compare(TEXTS[:2], adapter, out_dir=tmp_path, config=_config(methods=["occlusion"]),
+                show_progress=False)  # fmt: skip
+    first = _rows(tmp_path / "records.jsonl")
+    store = run_compare(
+        TEXTS[:2], adapter, out_dir=tmp_path, config=_config(methods=["occlusion", "ig"]),
+        show_progress=False,
+    )  # fmt: skip
+    rows = _rows(tmp_path / "records.jsonl")
+    assert rows[: len(first)] == first
+    assert {r["method"] for r in store.records("faithfulness")} == {"random", "occlusion", "ig"}
+    manifest = json.loads((tmp_path / "run.json").read_text())
+    assert manifest["methods"] == ["occlusion", "ig"]
+
+
+def test_a_torn_last_line_is_cut_and_recomputed(adapter, tmp_path, reference_rows):
+    cfg = _config()
+    run_compare(TEXTS, adapter, out_dir=tmp_path, config=cfg, show_progress=False)
+    path = tmp_path / "records.jsonl"
+    lines = path.read_bytes().split(b"\n")[:-1]
+    # the last chunk (text 0004's faithfulness: 5 lines) torn in its first line, as a power
+    # loss during its write would leave it
+    keep = len(lines) - 5
+    torn = b"\n".join(lines[:keep]) + b"\n" + lines[keep][: len(lines[keep]) // 2]
+    path.write_bytes(torn)
+    assert len(ResultStore(path)) == keep
+    assert path.read_bytes() == b"\n".join(lines[:keep]) + b"\n"
+    run_compare(TEXTS, adapter, out_dir=tmp_path, config=cfg, show_progress=False)
+    assert _rows(path) == reference_rows
+
+
+def test_a_corrupt_middle_line_is_an_error(tmp_path):
+    path = tmp_path / "records.jsonl"
+    good = json.dumps({"kind": "attribution", "text_id": "0", "method": "ig", "seed": 0})
+    path.write_text(good + "\n{broken\n" + good + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="line 2"):
+        ResultStore(path)
+
+
+def test_resume_with_other_texts_or_budgets_is_refused(adapter, tmp_path):
+    run_compare(TEXTS[:2], adapter, out_dir=tmp_path, config=_config(methods=["occlusion"]),
+                show_progress=False)  # fmt: skip
+    with pytest.raises(InputError, match="text 0001 differs"):
+        run_compare([TEXTS[0], "another text"], adapter, out_dir=tmp_path,
+                    config=_config(methods=["occlusion"]), show_progress=False)  # fmt: skip
+    with pytest.raises(InputError, match="settings"):
+        run_compare(
+            TEXTS[:2], adapter, out_dir=tmp_path,
+            config=_config(methods=["occlusion"], method_settings={"occlusion": {"mode": "mask"}}),
+            show_progress=False,
+        )  # fmt: skip
+
+
+def test_a_failing_text_is_recorded_as_an_error_not_retried(adapter, tmp_path):
+    # official LIME cannot perturb a text without letters; the other texts go on
+    texts = ["so happy today", "!!! ??? ...", "i hate mondays"]
+    store = run_compare(texts, adapter, out_dir=tmp_path,
+                        config=_config(methods=["lime-official", "occlusion"], stability_texts=0),
+                        show_progress=False)  # fmt: skip
+    errors = store.records("error")
+    assert [(e["text_id"], e["method"]) for e in errors] == [("0001", "lime-official")]
+    assert "InputError" in errors[0]["error"]
+    assert ("faithfulness", "0001", "occlusion", 0) in store
+    assert ("faithfulness", "0001", "lime-official", 0) not in store
+    n = len(store)
+    again = run_compare(texts, adapter, out_dir=tmp_path,
+                        config=_config(methods=["lime-official", "occlusion"], stability_texts=0),
+                        show_progress=False)  # fmt: skip
+    assert len(again) == n
+
+
+def test_bad_arguments(adapter):
+    with pytest.raises(InputError):
+        run_compare([], adapter, config=_config(), show_progress=False)
+    with pytest.raises(InputError, match="empty"):
+        run_compare(["  "], adapter, config=_config(), show_progress=False)
+    from captum_ext.errors import UnknownMethodError
+
+    with pytest.raises(UnknownMethodError):
+        run_compare(["hi"], adapter, config=_config(method_settings={"nope": {}}),
+                    show_progress=False)  # fmt: skip
+
+    with pytest.raises(UnknownMethodError):
+        run_compare(["hi"], adapter, config=RunConfig(methods=["nope"]), show_progress=False)
