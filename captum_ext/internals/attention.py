@@ -242,7 +242,8 @@ class AttentionMaps:
         plt = pyplot()
         n = len(self.tokens)
         nrows = -(-self.n_heads // ncols)
-        cell = max(2.2, 0.2 * n + 1.0)
+        cell = min(4.5, max(2.2, 0.1 * n + 1.2))
+        vmax = float(self.weights[layer].max()) or 1.0  # one colour scale per layer
         fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, cell * nrows), squeeze=False)
         labels = [plain_label(t) for t in self.tokens]
         show_ticks = n <= 40
@@ -250,16 +251,23 @@ class AttentionMaps:
             if h >= self.n_heads:
                 ax.axis("off")
                 continue
-            ax.imshow(self.weights[layer, h], cmap="Blues", vmin=0.0, vmax=1.0)
+            im = ax.imshow(self.weights[layer, h], cmap="Blues", vmin=0.0, vmax=vmax)
             ax.set_title(f"head {h}", fontsize=8)
-            if show_ticks:
+            row, col = divmod(h, ncols)
+            # token labels on the outer axes only: one set per row / column is enough to read
+            # the grid, and fewer text objects keep large layers quick to draw
+            last_row = row == nrows - 1 or h + ncols >= self.n_heads
+            if show_ticks and last_row:
                 ax.set_xticks(range(n), labels, rotation=90, fontsize=5)
-                ax.set_yticks(range(n), labels, fontsize=5)
             else:
                 ax.set_xticks([])
+            if show_ticks and col == 0:
+                ax.set_yticks(range(n), labels, fontsize=5)
+            else:
                 ax.set_yticks([])
         fig.suptitle(f"layer {layer} attention (row: token, column: attended token)", fontsize=10)
         fig.tight_layout()
+        fig.colorbar(im, ax=axes.ravel().tolist(), fraction=0.02, pad=0.01)
         return fig
 
     def save_heatmaps(
@@ -283,7 +291,7 @@ class AttentionMaps:
         for layer in range(self.n_layers) if layers is None else layers:
             self._check(layer)
             path = out / f"attention_layer{layer}.{fmt}"
-            save_figure(self.plot_layer(layer), path)
+            save_figure(self.plot_layer(layer), path, dpi=100)
             paths.append(path)
         return paths
 
