@@ -58,6 +58,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="word-in-context analysis of this word (built-in examples for 'sick' and 'bad' "
         "when no --text-file is given; else tweets of --data containing it)",
     )
+    p.add_argument(
+        "--contexts",
+        type=int,
+        default=40,
+        help="with --word and --data: tweets containing the word to compare (default 40)",
+    )
     p.add_argument("--format", choices=("png", "svg"), default="png")
     p.set_defaults(func=run_embeddings)
 
@@ -192,15 +198,22 @@ def run_embeddings(args: argparse.Namespace) -> int:
             texts, groups = EXAMPLE_CONTEXTS[args.word.lower()]
             note = f"built-in example contexts of {args.word!r}"
         else:
+            import re
+
+            import numpy as np
+
             from captum_ext.internals._data import held_out_dataset
 
             ds, note = held_out_dataset(args.data, args.model)
-            w = args.word.lower()
-            hits = [i for i, t in enumerate(ds.texts) if w in t.lower().replace(",", " ").split()]
+            pattern = re.compile(rf"(?<![^\W_]){re.escape(args.word.lower())}(?![^\W_])")
+            hits = [i for i, t in enumerate(ds.texts) if pattern.search(t.lower())]
             if len(hits) < 2:
                 raise InputError(f"fewer than 2 tweets contain {args.word!r}: use --text-file.")
-            texts = [ds.texts[i] for i in hits[: args.n]]
-            groups = [ds.label_names[int(ds.labels[i])] for i in hits[: args.n]]
+            rng = np.random.default_rng(args.seed)
+            pick = [hits[i] for i in rng.permutation(len(hits))[: args.contexts]]
+            texts = [ds.texts[i] for i in pick]
+            groups = [ds.label_names[int(ds.labels[i])] for i in pick]
+            note += f"; {len(pick)} of the {len(hits)} tweets containing {args.word!r}, by label"
         adapter = load_adapter(args)
         wic = word_in_context(adapter, args.word, texts, groups)
         wic.plot(out / f"word_in_context.{args.format}")

@@ -74,6 +74,13 @@ def test_heads_probe_embeddings_commands(tiny_bert_dir, data_dir, tmp_path, caps
     )  # fmt: skip
     assert code == 0 and json.loads(out)["n_contexts"] == 6
     assert (tmp_path / "w" / "word_in_context.png").is_file()
+    code, out, _ = _run(
+        capsys, "embeddings", "--word", "day", *common, "--contexts", "8",
+        "--out", str(tmp_path / "w2"),
+    )  # fmt: skip
+    assert code == 0 and json.loads(out)["n_contexts"] == 8
+    saved = json.loads((tmp_path / "w2" / "word_in_context.json").read_text())
+    assert set(saved["groups"]) <= {"negative", "positive"} and "8 of the 80" in saved["note"]
 
 
 def test_behaviour_command(tiny_bert_dir, tmp_path, capsys):
