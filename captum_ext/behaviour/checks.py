@@ -217,6 +217,33 @@ class _PairTest(BehaviourTest):
     def texts(self) -> list[str]:
         return [t for pair in self.pairs for t in pair]
 
+    def _judge(
+        self, pa: np.ndarray, pb: np.ndarray, labels: Sequence[str]
+    ) -> tuple[bool, str, str, int]:
+        """``(passed, expected, observed, class to explain)`` of one pair's probabilities."""
+        raise NotImplementedError
+
+    def evaluate(self, probs: dict[str, np.ndarray], labels: Sequence[str]) -> list[CaseResult]:
+        out = []
+        for i, (a, b) in enumerate(self.pairs):
+            pa, pb = probs[a], probs[b]
+            passed, expected, observed, target = self._judge(pa, pb, labels)
+            out.append(
+                CaseResult(
+                    test=self.name,
+                    index=i,
+                    passed=passed,
+                    texts=[a, b],
+                    probs=[pa.tolist(), pb.tolist()],
+                    expected=expected,
+                    observed=observed,
+                    explain_text=b,  # the perturbed text: what the model got wrong
+                    explain_target=target,
+                    meta=self._meta(i),
+                )
+            )
+        return out
+
 
 class INV(_PairTest):
     """Invariance test: the perturbed text must keep the original's predicted label.
@@ -244,31 +271,17 @@ class INV(_PairTest):
         super().__init__(name, capability, description, pairs, meta)
         self.max_change = max_change
 
-    def evaluate(self, probs: dict[str, np.ndarray], labels: Sequence[str]) -> list[CaseResult]:
-        out = []
-        for i, (a, b) in enumerate(self.pairs):
-            pa, pb = probs[a], probs[b]
-            ka, kb = int(np.argmax(pa)), int(np.argmax(pb))
-            change = float(pb[ka] - pa[ka])
-            passed = ka == kb and (self.max_change is None or abs(change) <= self.max_change)
-            expected = f"same prediction as the original: {labels[ka]}"
-            if self.max_change is not None:
-                expected += f", p({labels[ka]}) within ±{self.max_change:g}"
-            out.append(
-                CaseResult(
-                    test=self.name,
-                    index=i,
-                    passed=passed,
-                    texts=[a, b],
-                    probs=[pa.tolist(), pb.tolist()],
-                    expected=expected,
-                    observed=f"{_fmt(pb, labels)}; p({labels[ka]}) changed by {change:+.3f}",
-                    explain_text=b,
-                    explain_target=kb,
-                    meta=self._meta(i),
-                )
-            )
-        return out
+    def _judge(
+        self, pa: np.ndarray, pb: np.ndarray, labels: Sequence[str]
+    ) -> tuple[bool, str, str, int]:
+        ka, kb = int(np.argmax(pa)), int(np.argmax(pb))
+        change = float(pb[ka] - pa[ka])
+        passed = ka == kb and (self.max_change is None or abs(change) <= self.max_change)
+        expected = f"same prediction as the original: {labels[ka]}"
+        if self.max_change is not None:
+            expected += f", p({labels[ka]}) within ±{self.max_change:g}"
+        observed = f"{_fmt(pb, labels)}; p({labels[ka]}) changed by {change:+.3f}"
+        return passed, expected, observed, kb
 
 
 class DIR(_PairTest):
@@ -305,33 +318,19 @@ class DIR(_PairTest):
         self.direction = direction
         self.min_change = float(min_change)
 
-    def evaluate(self, probs: dict[str, np.ndarray], labels: Sequence[str]) -> list[CaseResult]:
+    def _judge(
+        self, pa: np.ndarray, pb: np.ndarray, labels: Sequence[str]
+    ) -> tuple[bool, str, str, int]:
         k = _label_index(self.label, labels)
         sign = 1.0 if self.direction == "up" else -1.0
-        out = []
-        for i, (a, b) in enumerate(self.pairs):
-            pa, pb = probs[a], probs[b]
-            change = float(pb[k] - pa[k])
-            passed = sign * change >= self.min_change
-            if self.min_change >= 0:
-                want = f"p({labels[k]}) {self.direction} by >= {self.min_change:g}"
-            else:
-                want = f"p({labels[k]}) not {'down' if sign > 0 else 'up'} by more than {-self.min_change:g}"
-            out.append(
-                CaseResult(
-                    test=self.name,
-                    index=i,
-                    passed=passed,
-                    texts=[a, b],
-                    probs=[pa.tolist(), pb.tolist()],
-                    expected=want,
-                    observed=f"p({labels[k]}) {pa[k]:.3f} -> {pb[k]:.3f} ({change:+.3f})",
-                    explain_text=b,
-                    explain_target=k,
-                    meta=self._meta(i),
-                )
-            )
-        return out
+        change = float(pb[k] - pa[k])
+        if self.min_change >= 0:
+            expected = f"p({labels[k]}) {self.direction} by >= {self.min_change:g}"
+        else:
+            wrong_way = "down" if sign > 0 else "up"
+            expected = f"p({labels[k]}) not {wrong_way} by more than {-self.min_change:g}"
+        observed = f"p({labels[k]}) {pa[k]:.3f} -> {pb[k]:.3f} ({change:+.3f})"
+        return sign * change >= self.min_change, expected, observed, k
 
     def summary(self) -> dict[str, Any]:
         return {

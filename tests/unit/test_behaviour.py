@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from internals_fixtures import one_thread  # noqa: F401 (autouse fixture)
 from torch import nn
 
 from adapters import TextClassifierAdapter
@@ -22,14 +23,6 @@ from captum_ext.behaviour import (
     run_suite,
 )
 from captum_ext.errors import InputError
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 class BagOfWords(nn.Module):

@@ -8,21 +8,13 @@ import re
 import numpy as np
 import pytest
 import torch
+from internals_fixtures import one_thread  # noqa: F401 (autouse fixture)
 
 from adapters import TextClassifierAdapter
 from captum_ext.errors import InputError
 from captum_ext.internals import AttentionMaps, attention_maps
 
 TEXT = "@bob this is not bad at all =( </script><img src=x onerror=alert(1)>"
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny models on a shared, busy 2-core machine run much faster on one thread
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
+from internals_fixtures import one_thread  # noqa: F401 (autouse fixture)
 
 from captum_ext.cli import main
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-import torch
+from internals_fixtures import one_thread  # noqa: F401 (autouse fixture)
 
 from adapters import TextClassifierAdapter
 from captum_ext.errors import InputError
@@ -29,14 +29,6 @@ TEXTS = [
     "sunshine and ice cream",
 ]
 LABELS = [1, 0, 0, 1, 0, 1]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")
