@@ -399,7 +399,7 @@ def _sentiment_sentences(n: int, seed: int, polarity: str) -> list[tuple[str, di
 def _neutral_sentences(n: int | None, seed: int) -> list[tuple[str, dict[str, Any]]]:
     out: list[tuple[str, dict[str, Any]]] = []
     for k, tpl in enumerate(LEXICON["neutral"]):
-        out.extend(expand(tpl, random_state=seed + k, **LEXICON))
+        out.extend(expand(tpl, n=None, random_state=seed + k, **LEXICON))
     rng = np.random.default_rng(seed)
     return [out[i] for i in rng.permutation(len(out))[:n]]
 
