@@ -9,7 +9,7 @@ Examples::
     >>> summary.verdict  # doctest: +SKIP
 """
 
-from captum_ext.harness.api import compare, load_run, load_texts
+from captum_ext.harness.api import compare, load_rationales, load_run, load_texts
 from captum_ext.harness.report import write_report
 from captum_ext.harness.runner import MASKING_OPERATOR, RunConfig, run_compare
 from captum_ext.harness.store import ResultStore
@@ -21,6 +21,7 @@ __all__ = [
     "RunConfig",
     "Summary",
     "compare",
+    "load_rationales",
     "load_run",
     "load_texts",
     "run_compare",

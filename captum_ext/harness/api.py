@@ -24,7 +24,7 @@ from captum_ext.harness.summary import RankByHarness, Summary, summarize
 from captum_ext.methods import list_methods
 from captum_ext.metrics.faithfulness import ERASER_BINS
 
-__all__ = ["compare", "load_run", "load_texts"]
+__all__ = ["compare", "load_rationales", "load_run", "load_texts"]
 
 
 def load_texts(
@@ -36,7 +36,8 @@ def load_texts(
       :func:`captum_ext.data.load_sentiment140`; ``n`` texts are drawn at random, balanced
       between the labels (``TextDataset.sample(n, seed=random_state)``);
     * a ``.txt`` file: one text a line (blank lines skipped); the first ``n``;
-    * a ``.jsonl`` file: one object a line with a ``"text"`` field; the first ``n``.
+    * a ``.jsonl`` file: one object a line with a ``"text"`` field (and optionally
+      ``"rationale_spans"``, see :func:`load_rationales`); the first ``n``.
 
     Args:
         data (str or Path): the file or folder.
@@ -46,6 +47,33 @@ def load_texts(
     Returns:
         list of str
     """
+    return _load(data, n, random_state)[0]
+
+
+def load_rationales(
+    data: str | os.PathLike[str], n: int | None = None
+) -> list[list[tuple[int, int]] | None] | None:
+    """Human rationales of a ``.jsonl`` file: ``"rationale_spans": [[start, end], ...]``.
+
+    Character spans of the text that a person marked as the reason for its label (as in ERASER).
+    Returns one list of spans per text (``None`` where a line has none), or ``None`` when the
+    file has no rationale at all (or is not JSONL).
+
+    Examples::
+
+        >>> import json, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "r.jsonl")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write(json.dumps({"text": "not bad", "rationale_spans": [[0, 3]]}) + "\\n")
+        >>> load_rationales(path)
+        [[(0, 3)]]
+    """
+    return _load(data, n, 0)[1]
+
+
+def _load(
+    data: str | os.PathLike[str], n: int | None, random_state: int
+) -> tuple[list[str], list[list[tuple[int, int]] | None] | None]:
     path = Path(data).expanduser()
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise InputError(f"n must be an int >= 1, got {n!r}.")
@@ -58,6 +86,7 @@ def load_texts(
     suffix = path.suffix.lower()
     if path.is_file() and suffix in (".txt", ".jsonl"):
         texts: list[str] = []
+        rationales: list[list[tuple[int, int]] | None] = []
         try:
             with open(path, encoding="utf-8") as fh:
                 for lineno, line in enumerate(fh, start=1):
@@ -66,21 +95,9 @@ def load_texts(
                     if suffix == ".txt":
                         texts.append(line.rstrip("\n"))
                     else:
-                        try:
-                            obj = json.loads(line)
-                        except ValueError as exc:
-                            raise DataError(
-                                f"not JSON ({exc}): give one JSON object a line.",
-                                path=str(path),
-                                line=lineno,
-                            ) from None
-                        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                            raise DataError(
-                                'needs a "text" string field, e.g. {"text": "so happy"}.',
-                                path=str(path),
-                                line=lineno,
-                            )
-                        texts.append(obj["text"])
+                        text, spans = _jsonl_row(line, str(path), lineno)
+                        texts.append(text)
+                        rationales.append(spans)
                     if n is not None and len(texts) >= n:
                         break
         except UnicodeDecodeError as exc:
@@ -89,7 +106,8 @@ def load_texts(
             ) from None
         if not texts:
             raise DataError("holds no text: give one text a line.", path=str(path))
-        return texts
+        has_rationales = any(r is not None for r in rationales)
+        return texts, (rationales if has_rationales else None)
     from captum_ext.data import load_sentiment140
 
     ds = load_sentiment140(path)
@@ -99,7 +117,41 @@ def load_texts(
                 f"n={n} is more than the {len(ds)} texts in {path}: use a smaller --n."
             )
         ds = ds.sample(n, seed=random_state)
-    return list(ds.texts)
+    return list(ds.texts), None
+
+
+def _jsonl_row(line: str, path: str, lineno: int) -> tuple[str, list[tuple[int, int]] | None]:
+    try:
+        obj = json.loads(line)
+    except ValueError as exc:
+        raise DataError(
+            f"not JSON ({exc}): give one JSON object a line.", path=path, line=lineno
+        ) from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+        raise DataError(
+            'needs a "text" string field, e.g. {"text": "so happy"}.', path=path, line=lineno
+        )
+    raw = obj.get("rationale_spans")
+    if raw is None:
+        return obj["text"], None
+    try:
+        spans = [(int(s), int(e)) for s, e in raw]
+    except (TypeError, ValueError):
+        raise DataError(
+            '"rationale_spans" must be a list of [start, end] character offsets, e.g. '
+            f"[[0, 3]], got {raw!r}.",
+            path=path,
+            line=lineno,
+        ) from None
+    n_chars = len(obj["text"])
+    for s, e in spans:
+        if not 0 <= s < e <= n_chars:
+            raise DataError(
+                f'"rationale_spans" has [{s}, {e}], outside the text (0..{n_chars}).',
+                path=path,
+                line=lineno,
+            )
+    return obj["text"], spans
 
 
 def compare(
@@ -113,6 +165,7 @@ def compare(
     out_dir: str | os.PathLike[str] | None = None,
     method_settings: dict[str, dict[str, Any]] | None = None,
     targets: Sequence[int | str | None] | None = None,
+    rationales: Sequence[Sequence[tuple[int, int]] | None] | None = None,
     k: int = 5,
     rank_by: RankByHarness = "target",
     random_state: int = 0,
@@ -149,6 +202,9 @@ def compare(
         method_settings (dict, optional): ``{method: {setting: value}}`` overriding the registry
             defaults (budgets such as ``n_samples``, ``n_steps``). Default: None
         targets (sequence, optional): class to explain per text. Default: the predicted class.
+        rationales (sequence, optional): per text, human rationale character spans
+            ``[(start, end), ...]`` (or ``None``) for the plausibility table (token F1, IOU F1,
+            AUPRC). Default: None, or those of a ``.jsonl`` ``data`` file.
         k (int, optional): top-k size of the agreement metrics. Default: 5
         rank_by (str, optional): ``"target"`` (signed scores towards the target; magnitude for
             unsigned methods) or ``"magnitude"``. Default: "target"
@@ -186,7 +242,9 @@ def compare(
             "give either texts or data (a file or folder of texts), not both or neither."
         )
     if data is not None:
-        text_list = load_texts(data, n, random_state=random_state)
+        text_list, file_rationales = _load(data, n, random_state)
+        if rationales is None:
+            rationales = file_rationales
     else:
         text_list = [texts] if isinstance(texts, str) else list(texts)  # type: ignore[arg-type]
         if n is not None:
@@ -224,11 +282,15 @@ def compare(
         targets=targets,
         config=config,
         model_name=model_name,
+        rationales=rationales,
         show_progress=show_progress,
     )
     wanted = set(ids)
     records = [r for r in store.records() if r["text_id"] in wanted]
-    summary = _summarize(records, config, model_name, k, rank_by, targets is not None)
+    rationale_map = _rationale_map(ids, rationales, len(text_list))
+    summary = _summarize(
+        records, config, model_name, k, rank_by, targets is not None, rationale_map
+    )
     if out_dir is not None and report:
         files = write_report(
             summary, out_dir, records=records, texts=dict(zip(ids, text_list, strict=True)),
@@ -245,6 +307,7 @@ def _summarize(
     k: int,
     rank_by: RankByHarness,
     explicit_targets: bool,
+    rationales: dict[str, list[tuple[int, int]]] | None = None,
 ) -> Summary:
     settings = {
         "model": model_name,
@@ -259,7 +322,22 @@ def _summarize(
         k=k,
         rank_by=rank_by,
         settings=settings,
+        rationales=rationales,
     )
+
+
+def _rationale_map(
+    ids: list[str], rationales: Sequence[Any] | None, n: int
+) -> dict[str, list[tuple[int, int]]] | None:
+    if rationales is None:
+        return None
+    if len(rationales) != n:
+        raise InputError(f"rationales must give one entry per text: got {len(rationales)} for {n}.")
+    return {
+        tid: [(int(a), int(b)) for a, b in spans]
+        for tid, spans in zip(ids, rationales, strict=True)
+        if spans
+    }
 
 
 def load_run(
@@ -289,7 +367,14 @@ def load_run(
         **{k_: manifest[k_] for k_ in RunConfig.__dataclass_fields__ if k_ in manifest}
     )
     records = ResultStore(out / RECORDS).records()
-    summary = _summarize(records, config, manifest.get("model", ""), k, rank_by, False)
+    rationales = {
+        t["id"]: [tuple(x) for x in t["rationale_spans"]]
+        for t in manifest.get("texts", [])
+        if t.get("rationale_spans")
+    }
+    summary = _summarize(
+        records, config, manifest.get("model", ""), k, rank_by, False, rationales or None
+    )
     if report:
         texts = {t["id"]: t["text"] for t in manifest.get("texts", [])}
         files = write_report(summary, out, records=records, texts=texts, html_texts=html_texts)

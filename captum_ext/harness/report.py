@@ -232,6 +232,8 @@ def write_report(
     save_csv("agreement_summary", summary.agreement_summary)
     save_csv("stability", summary.stability)
     save_csv("timing", summary.timing)
+    if not summary.plausibility.empty:
+        save_csv("plausibility", summary.plausibility)
     faith_cols = [c for c in _FAITH_COLUMNS if c in summary.faithfulness_table.columns]
     paths["faithfulness_md"] = out / "faithfulness.md"
     paths["faithfulness_md"].write_text(
@@ -272,6 +274,7 @@ def write_report(
         "agreement_mean": _records(mean_agreement),
         "agreement_random_pair": rand,
         "stability": _records(summary.stability),
+        "plausibility": _records(summary.plausibility),
         "timing": _records(summary.timing),
         "budgets": _records(_budgets(summary)),
         "errors": _records(summary.attributions[summary.attributions["error"].notna()]),
@@ -365,6 +368,14 @@ def _html_page(
             '<p class="note">Also in agreement_matrices.csv: '
             + ", ".join(_esc(m) for m in other)
             + "; per-text values in agreement.csv.</p>"
+        )
+
+    if not summary.plausibility.empty:
+        parts.append("<h2>Plausibility: agreement with human rationales</h2>")
+        parts.append(_html_table(summary.plausibility))
+        parts.append(
+            '<p class="note">ERASER: token F1 and IOU F1 of the top-k words (k = the number of '
+            "words a person marked) and AUPRC of the scores, against the marked words.</p>"
         )
 
     if not summary.stability.empty:

@@ -132,13 +132,18 @@ def _check_manifest(
     text_ids: Sequence[str],
     config: RunConfig,
     model: str,
+    rationales: Sequence[Any] | None = None,
 ) -> None:
     """Write ``run.json``, or check that an existing one describes the same run."""
     manifest_path = out_dir / MANIFEST
-    text_rows = [
+    text_rows: list[dict[str, Any]] = [
         {"id": i, "sha256_16": _text_hash(t), "text": t}
         for i, t in zip(text_ids, texts, strict=True)
     ]
+    if rationales is not None:
+        for row, spans in zip(text_rows, rationales, strict=True):
+            if spans:
+                row["rationale_spans"] = [[int(a), int(b)] for a, b in spans]
     new = {"version": 1, "model": model, "texts": text_rows, **_json_safe(config.to_dict())}
     if manifest_path.exists():
         try:
@@ -245,6 +250,7 @@ def run_compare(
     targets: Sequence[int | str | None] | None = None,
     config: RunConfig | None = None,
     model_name: str = "",
+    rationales: Sequence[Any] | None = None,
     show_progress: bool = True,
 ) -> ResultStore:
     """Run the methods of ``config`` on ``texts`` and score their faithfulness, resumably.
@@ -261,6 +267,8 @@ def run_compare(
         config (RunConfig, optional): methods, budgets and seeds. Default: every registered
             method at its default budget.
         model_name (str, optional): the model's directory, recorded in ``run.json``. Default: ""
+        rationales (sequence, optional): per text, human rationale character spans, recorded in
+            ``run.json`` for the plausibility table. Default: None
         show_progress (bool, optional): a tqdm bar over texts x methods. Default: True
 
     Returns:
@@ -298,7 +306,7 @@ def run_compare(
         if out_dir is not None:
             out = Path(out_dir)
             out.mkdir(parents=True, exist_ok=True)
-            _check_manifest(out, texts, text_ids, config, model_name)
+            _check_manifest(out, texts, text_ids, config, model_name, rationales)
             store = ResultStore(out / RECORDS)
         else:
             store = ResultStore()

@@ -41,7 +41,9 @@ __all__ = [
     "faithfulness_frame",
     "faithfulness_table",
     "pairwise_agreement",
+    "plausibility_table",
     "random_pair_agreement",
+    "rationale_mask",
     "stability_table",
     "summarize",
     "timing_table",
@@ -572,6 +574,74 @@ def timing_table(records: Iterable[dict[str, Any]], *, random_state: int = 0) ->
     return pd.DataFrame(out, columns=cols)
 
 
+def rationale_mask(wa: WordAttribution, spans: Sequence[Sequence[int]]) -> np.ndarray:
+    """0/1 per word of ``wa``: 1 where the word overlaps a human rationale's character span.
+
+    Examples::
+
+        >>> wa = WordAttribution(text="not bad", words=["not", "bad"], spans=[(0, 3), (4, 7)],
+        ...     scores=[0.1, 0.2], target=1, labels=("n", "p"), probs=[0.5, 0.5], method="m")
+        >>> rationale_mask(wa, [(4, 7)]).tolist()
+        [0, 1]
+    """
+    mask = np.zeros(len(wa.words), dtype=int)
+    for start, end in spans:
+        for i, (s, e) in enumerate(wa.spans):
+            if s < end and start < e:
+                mask[i] = 1
+    return mask
+
+
+def plausibility_table(
+    by_text: dict[str, dict[str, WordAttribution]],
+    rationales: dict[str, Sequence[Sequence[int]]],
+    *,
+    methods: Sequence[str] | None = None,
+    rank_by: RankByHarness = "target",
+) -> pd.DataFrame:
+    """Agreement of each method with human rationales (token F1, IOU F1, AUPRC; ERASER).
+
+    Args:
+        by_text: ``{text_id: {method: WordAttribution}}``.
+        rationales: ``{text_id: [(start, end), ...]}`` character spans a person marked; texts
+            without an entry (or with no span) are left out.
+        methods (sequence of str, optional): which methods, in order. Default: all.
+        rank_by (str, optional): ``"target"`` (signed scores; magnitude for unsigned methods) or
+            ``"magnitude"``. Default: "target"
+
+    Returns:
+        pd.DataFrame: one row per method: ``method``, ``n_texts``, ``token_f1``, ``iou_f1``,
+        ``auprc`` (means over texts).
+    """
+    from captum_ext.metrics.plausibility import plausibility_scores
+
+    if methods is None:
+        methods = sorted({m for d in by_text.values() for m in d})
+    rows = []
+    for m in methods:
+        vals = []
+        for tid, per in by_text.items():
+            spans = rationales.get(tid)
+            if m not in per or not spans:
+                continue
+            wa = per[m]
+            seen = _seen(wa)
+            human = rationale_mask(wa, spans)[seen]
+            if not human.any():
+                continue
+            by = "value" if rank_by == "target" else "abs"
+            vals.append(plausibility_scores(_vector(wa, seen), human, by=by))
+        if vals:
+            rows.append(
+                {
+                    "method": m,
+                    "n_texts": len(vals),
+                    **{k: float(np.nanmean([v[k] for v in vals])) for k in vals[0]},
+                }
+            )
+    return pd.DataFrame(rows, columns=["method", "n_texts", "token_f1", "iou_f1", "auprc"])
+
+
 @dataclass
 class Summary:
     """Every table of a comparison run.
@@ -588,6 +658,7 @@ class Summary:
         timing: :func:`timing_table`.
         results: ``{text_id: {method: WordAttribution}}`` at the main seed.
         settings: how the run was made (k, rank_by, bins, budgets, masking operator, ...).
+        plausibility: :func:`plausibility_table` when human rationales were given (else empty).
     """
 
     methods: list[str]
@@ -601,6 +672,7 @@ class Summary:
     timing: pd.DataFrame
     results: dict[str, dict[str, WordAttribution]] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    plausibility: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def matrix(self, metric: str = "kendall_tau") -> pd.DataFrame:
         """Method × method mean of ``metric``; the diagonal is self-agreement across seeds
@@ -624,6 +696,7 @@ def summarize(
     k: int = 5,
     rank_by: RankByHarness = "target",
     settings: dict[str, Any] | None = None,
+    rationales: dict[str, Sequence[Sequence[int]]] | None = None,
 ) -> Summary:
     """Every table of a run from its records.
 
@@ -636,6 +709,8 @@ def summarize(
         k (int, optional): top-k size for the agreement metrics. Default: 5
         rank_by (str, optional): ``"target"`` or ``"magnitude"``. Default: "target"
         settings (dict, optional): stored in :attr:`Summary.settings`. Default: None
+        rationales (dict, optional): ``{text_id: [(start, end), ...]}`` human rationales (character
+            spans) for the plausibility table. Default: None
 
     Returns:
         Summary
@@ -674,4 +749,7 @@ def summarize(
         timing=timing_table(main, random_state=random_state),
         results=by_text,
         settings={"k": k, "rank_by": rank_by, "random_state": random_state, **(settings or {})},
+        plausibility=plausibility_table(by_text, rationales, methods=methods, rank_by=rank_by)
+        if rationales
+        else pd.DataFrame(),
     )

@@ -244,3 +244,41 @@ def test_cli_user_errors(tiny_bert_dir, tmp_path, capsys):
     assert main(["compare", "--text", " ", "--out", str(tmp_path / "o2"), "--model",
                  str(tiny_bert_dir), "--methods", "occlusion"]) == 2  # fmt: skip
     assert "empty" in capsys.readouterr().err
+
+
+def test_plausibility_table_against_the_metric_functions(records):
+    from captum_ext.metrics.plausibility import plausibility_scores
+
+    # a person marked "happy" (the last word) in every text
+    start = TEXT.index("happy")
+    rationales = {f"{t:04d}": [(start, start + 5)] for t in range(12)}
+    s = summarize(records, methods=["alpha", "gamma"], rationales=rationales)
+    table = s.plausibility.set_index("method")
+    assert table.loc["alpha", "n_texts"] == 12
+    human = np.zeros(len(WORDS), dtype=int)
+    human[-1] = 1
+    expected = np.mean(
+        [plausibility_scores(s.results[t]["alpha"].scores, human)["auprc"] for t in s.results]
+    )
+    assert table.loc["alpha", "auprc"] == pytest.approx(expected)
+    assert summarize(records, methods=["alpha"]).plausibility.empty
+
+
+def test_jsonl_rationales_reach_the_report(tiny_bert_dir, tmp_path, one_thread):
+    from adapters import TextClassifierAdapter
+    from captum_ext.harness import compare, load_rationales
+
+    data = tmp_path / "r.jsonl"
+    rows = [{"text": "what a lovely day", "rationale_spans": [[7, 13]]}, {"text": "so sad"}]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert load_rationales(data) == [[(7, 13)], None]
+    adapter = TextClassifierAdapter.from_pretrained(tiny_bert_dir)
+    s = compare(data=data, adapter=adapter, methods="occlusion", out_dir=tmp_path / "run",
+                show_progress=False)  # fmt: skip
+    assert s.plausibility["n_texts"].tolist() == [1]
+    assert "Plausibility" in (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert load_run(tmp_path / "run").plausibility.equals(s.plausibility)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"text": "abc", "rationale_spans": [[2, 9]]}) + "\n")
+    with pytest.raises(DataError, match="outside the text"):
+        load_rationales(bad)
