@@ -5,7 +5,8 @@ A checkpoint is a folder holding
 - ``state.json``: the step reached, the run's settings (its *signature*), the data order and
   anything else needed to continue; it names the two tensor files below and is the commit point
   (written last, atomically);
-- ``weights-STEP.safetensors``: every parameter of the model;
+- ``weights-STEP.safetensors``: every trained parameter of the model (frozen ones equal the
+  base model's, which the signature pins);
 - ``optimizer-STEP.safetensors``: AdamW's moments (``exp_avg/NAME``, ``exp_avg_sq/NAME``) and
   step counts (``step/NAME``) of every trained parameter.
 

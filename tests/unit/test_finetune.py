@@ -51,6 +51,7 @@ def _kwargs(base: Path, **over: object) -> dict:
         "freeze_embeddings": False,
         "show_progress": False,
         "checkpoint_every": 4,
+        "precision": "fp32",
         "num_threads": 1,  # a tiny model gains nothing from threads, and loses on a busy CPU
     }
     kw.update(over)
@@ -179,13 +180,17 @@ def test_resume_gives_the_weights_of_an_uninterrupted_run(
 def test_resume_twice_across_an_epoch_boundary(
     tiny_bert_dir: Path, tiny_data: TextDataset, tmp_path: Path
 ) -> None:
-    kw = _kwargs(tiny_bert_dir, checkpoint_every=3)
+    # frozen embeddings: the checkpoint holds the trained weights only
+    kw = _kwargs(tiny_bert_dir, checkpoint_every=3, freeze_embeddings=True, precision="bf16")
     finetune(tiny_data, tmp_path / "full", **kw)
     out = tmp_path / "run"
     with pytest.raises(Interrupt):
         finetune(tiny_data, out, **kw, callback=_stop_at(7))
     with pytest.raises(Interrupt):
         finetune(tiny_data, out, **kw, callback=_stop_at(17))  # epoch 2 starts at step 15
+    saved = load_file(str(next((out / "checkpoint").glob("weights-*.safetensors"))))
+    assert "bert.embeddings.word_embeddings.weight" not in saved
+    assert "bert.encoder.layer.0.attention.self.query.weight" in saved
     result = finetune(tiny_data, out, **kw)
     assert result.resumed_from_step == 15
     a, b = _weights(tmp_path / "full"), _weights(out)
@@ -264,6 +269,31 @@ def test_publish_interrupted_between_renames_recovers(
     load_classifier(out)
 
 
+@pytest.mark.parametrize("native_bf16", [True, False])
+def test_auto_precision_follows_the_cpu(
+    monkeypatch: pytest.MonkeyPatch,
+    tiny_bert_dir: Path,
+    tiny_data: TextDataset,
+    tmp_path: Path,
+    native_bf16: bool,
+) -> None:
+    module = sys.modules["captum_ext.train.finetune"]
+    monkeypatch.setattr(module, "_native_bf16", lambda: native_bf16)
+    kw = _kwargs(tiny_bert_dir, epochs=1)
+    auto = finetune(tiny_data, tmp_path / "auto", **{**kw, "precision": "auto"})
+    chosen = "bf16" if native_bf16 else "fp32"
+    assert auto.metrics["hyperparameters"]["precision"] == chosen
+    finetune(tiny_data, tmp_path / "fixed", **{**kw, "precision": chosen})
+    other = finetune(
+        tiny_data, tmp_path / "other", **{**kw, "precision": "fp32" if native_bf16 else "bf16"}
+    )
+    a, b, c = (_weights(tmp_path / n) for n in ("auto", "fixed", "other"))
+    key = "bert.encoder.layer.0.attention.self.query.weight"
+    torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+    assert not torch.equal(a[key], c[key]), "bf16 autocast changes the arithmetic"
+    assert c[key].dtype == torch.float32 and other.metrics["hyperparameters"]["precision"] != chosen
+
+
 @pytest.mark.parametrize(
     ("arg", "value", "pattern"),
     [
@@ -272,7 +302,7 @@ def test_publish_interrupted_between_renames_recovers(
         ("max_length", 1024, r"max_length must be an int in \[8, 512\], got 1024"),
         ("batch_size", 2.5, "batch_size must be an int >= 1, got 2.5"),
         ("lr", 0.0, r"lr must be a float in \(0, 1\)"),
-        ("precision", "fp8", "precision must be 'fp32' or 'bf16'"),
+        ("precision", "fp8", "precision must be 'auto', 'fp32' or 'bf16'"),
         ("checkpoint_every", 0, "checkpoint_every must be an int >= 1"),
     ],
 )
