@@ -21,6 +21,7 @@ import base64
 import html
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,7 @@ def _heatmap_png(matrix: pd.DataFrame, metric: str, k: int, random_value: float 
         label += f" (random pair: {random_value:.2f})"
     signed = metric in _CORRELATIONS
     fig = plot_agreement_heatmap(matrix, metric=label, vmin=-1.0 if signed else 0.0, vmax=1.0)
-    return fig.to_bytes("png", dpi=80)
+    return _png(fig)
 
 
 def _deletion_png(records: list[dict[str, Any]], methods: list[str]) -> bytes | None:
@@ -113,7 +114,13 @@ def _deletion_png(records: list[dict[str, Any]], methods: list[str]) -> bytes | 
         ylabel="probability of the explained class",
         title="Deletion curves, mean over texts (lower area = more faithful)",
     )
-    return fig.to_bytes("png", dpi=80)
+    return _png(fig)
+
+
+def _png(fig: Any) -> bytes:
+    """PNG bytes of a :class:`captum_ext.viz.plots.PlotFigure`."""
+    data: bytes = fig.to_bytes("png", dpi=80)
+    return data
 
 
 def _markdown_table(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
@@ -193,7 +200,7 @@ _CSS = (
 
 def write_report(
     summary: Summary,
-    out_dir: str | Path,
+    out_dir: str | os.PathLike[str],
     *,
     records: list[dict[str, Any]] | None = None,
     texts: dict[str, str] | None = None,

@@ -302,7 +302,7 @@ def stability_table(
     per: dict[str, dict[str, dict[int, WordAttribution]]] = {}
     for r in records:
         if r["kind"] == "attribution":
-            per.setdefault(r["method"], {}).setdefault(r["text_id"], {})[r.get("seed")] = (
+            per.setdefault(r["method"], {}).setdefault(r["text_id"], {})[int(r["seed"])] = (
                 WordAttribution.from_dict(r["result"])
             )
     keep = ("kendall_tau", "spearman", "feature_agreement", "rbo")
@@ -574,7 +574,7 @@ def timing_table(records: Iterable[dict[str, Any]], *, random_state: int = 0) ->
     return pd.DataFrame(out, columns=cols)
 
 
-def rationale_mask(wa: WordAttribution, spans: Sequence[Sequence[int]]) -> np.ndarray:
+def rationale_mask(wa: WordAttribution, spans: Sequence[tuple[int, int]]) -> np.ndarray:
     """0/1 per word of ``wa``: 1 where the word overlaps a human rationale's character span.
 
     Examples::
@@ -594,7 +594,7 @@ def rationale_mask(wa: WordAttribution, spans: Sequence[Sequence[int]]) -> np.nd
 
 def plausibility_table(
     by_text: dict[str, dict[str, WordAttribution]],
-    rationales: dict[str, Sequence[Sequence[int]]],
+    rationales: dict[str, list[tuple[int, int]]],
     *,
     methods: Sequence[str] | None = None,
     rank_by: RankByHarness = "target",
@@ -629,8 +629,11 @@ def plausibility_table(
             human = rationale_mask(wa, spans)[seen]
             if not human.any():
                 continue
-            by = "value" if rank_by == "target" else "abs"
-            vals.append(plausibility_scores(_vector(wa, seen), human, by=by))
+            vals.append(
+                plausibility_scores(
+                    _vector(wa, seen), human, by="value" if rank_by == "target" else "abs"
+                )
+            )
         if vals:
             rows.append(
                 {
@@ -696,7 +699,7 @@ def summarize(
     k: int = 5,
     rank_by: RankByHarness = "target",
     settings: dict[str, Any] | None = None,
-    rationales: dict[str, Sequence[Sequence[int]]] | None = None,
+    rationales: dict[str, list[tuple[int, int]]] | None = None,
 ) -> Summary:
     """Every table of a run from its records.
 

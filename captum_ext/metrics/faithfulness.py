@@ -191,7 +191,9 @@ class FaithfulnessRows:
         """Every row, comprehensiveness then sufficiency then deletion."""
         return [*self.comprehensiveness, *self.sufficiency, *self.deletion]
 
-    def split(self, values: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def split(
+        self, values: Sequence[float] | np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Split the values of :meth:`all_rows` back into the three groups."""
         v = np.asarray(values, dtype=np.float64).reshape(-1)
         nc, ns = len(self.comprehensiveness), len(self.sufficiency)
@@ -203,7 +205,7 @@ class FaithfulnessRows:
 def faithfulness_rows(
     input_ids: Sequence[int],
     token_to_word: Sequence[int | None],
-    ranking: Sequence[int],
+    ranking: Sequence[int] | np.ndarray,
     *,
     bins: Sequence[float] = ERASER_BINS,
     max_steps: int = 50,
