@@ -30,7 +30,7 @@ import pandas as pd
 
 from captum_ext.harness.summary import AGREEMENT_METRICS, Summary
 
-__all__ = ["HEATMAP_METRICS", "write_report"]
+__all__ = ["HEATMAP_METRICS", "faithfulness_display", "write_report"]
 
 #: Metrics drawn as heatmaps (PNG files, embedded in the HTML page); the matrices of every metric
 #: are in ``agreement_matrices.csv``.
@@ -135,20 +135,42 @@ def _markdown_table(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
     return "\n".join([head, sep, *body]) + "\n"
 
 
-_FAITH_COLUMNS = [
-    "method",
-    "n_texts",
-    "comprehensiveness",
-    "comprehensiveness_gain",
-    "comprehensiveness_gain_low",
-    "comprehensiveness_gain_high",
-    "sufficiency",
-    "sufficiency_gain",
-    "sufficiency_gain_low",
-    "sufficiency_gain_high",
-    "deletion_auc",
-    "loo_spearman",
-]
+def faithfulness_display(summary: Summary) -> pd.DataFrame:
+    """The faithfulness table as people read it: one row per method, gains with their 95% CI,
+    the verdict; ``random`` first.
+
+    Examples::
+
+        >>> faithfulness_display(Summary([], *[pd.DataFrame()] * 8)).empty
+        True
+    """
+    table = summary.faithfulness_table
+    if table.empty:
+        return pd.DataFrame()
+    verdict = dict(zip(summary.verdict["method"], summary.verdict["verdict"], strict=True))
+
+    def gain(r: pd.Series, name: str) -> str:
+        if r["method"] == "random":
+            return ""
+        g, lo, hi = r[f"{name}_gain"], r[f"{name}_gain_low"], r[f"{name}_gain_high"]
+        return f"{g:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+
+    rows = []
+    for _, r in table.iterrows():
+        rows.append(
+            {
+                "method": r["method"],
+                "texts": int(r["n_texts"]),
+                "comprehensiveness ↑": r["comprehensiveness"],
+                "comprehensiveness gain [95% CI]": gain(r, "comprehensiveness"),
+                "sufficiency ↓": r["sufficiency"],
+                "sufficiency gain [95% CI]": gain(r, "sufficiency"),
+                "deletion AUC ↓": r["deletion_auc"],
+                "ρ with leave-one-out": r["loo_spearman"],
+                "verdict": verdict.get(r["method"], "baseline"),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def _html_table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
@@ -194,7 +216,8 @@ _CSS = (
     "margin:1em auto;padding:0 1em;color:#222}table.t{border-collapse:collapse;font-size:0.85em}"
     "table.t td,table.t th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}"
     "table.t td:first-child,table.t th:first-child{text-align:left}h2{margin-top:1.6em}"
-    ".fig{display:inline-block;vertical-align:top;margin:4px}.note{color:#555;font-size:0.9em}"
+    ".fig{display:inline-block;vertical-align:top;margin:4px;width:48%}.fig img{width:100%}"
+    ".note{color:#555;font-size:0.9em}"
 )
 
 
@@ -241,10 +264,9 @@ def write_report(
     save_csv("timing", summary.timing)
     if not summary.plausibility.empty:
         save_csv("plausibility", summary.plausibility)
-    faith_cols = [c for c in _FAITH_COLUMNS if c in summary.faithfulness_table.columns]
     paths["faithfulness_md"] = out / "faithfulness.md"
     paths["faithfulness_md"].write_text(
-        _markdown_table(summary.faithfulness_table[faith_cols]), encoding="utf-8"
+        _markdown_table(faithfulness_display(summary)), encoding="utf-8"
     )
 
     heatmaps: dict[str, bytes] = {}
@@ -341,15 +363,16 @@ def _html_page(
 
     # faithfulness table
     if not summary.faithfulness_table.empty:
-        cols = [c for c in _FAITH_COLUMNS if c in summary.faithfulness_table.columns]
         parts.append("<h2>Faithfulness</h2>")
-        parts.append(_html_table(summary.faithfulness_table[cols]))
+        parts.append(_html_table(faithfulness_display(summary)))
         parts.append(
-            '<p class="note">comprehensiveness and sufficiency: AOPC (mean over bins of the drop '
-            "in the explained class's probability); gain = method − random for comprehensiveness, "
-            "random − method for sufficiency, with 95% bootstrap bounds; deletion_auc: area under "
-            "the deletion curve (lower = more faithful); loo_spearman: Spearman correlation of the "
-            "scores with leave-one-out (the same deletion of one word).</p>"
+            '<p class="note">Comprehensiveness and sufficiency: AOPC, the mean over the bins of the '
+            "drop in the explained class's probability when the top words are deleted (or are all "
+            "that is kept); gain = method − random for comprehensiveness, random − method for "
+            "sufficiency, with a 95% bootstrap interval over texts; deletion AUC: area under the "
+            "deletion curve; ρ with leave-one-out: Spearman correlation of the scores with the "
+            "effect of deleting each word alone. All columns of faithfulness.csv hold the full "
+            "table.</p>"
         )
         if deletion_png is not None:
             parts.append(_img(deletion_png, "deletion curves"))
