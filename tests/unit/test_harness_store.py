@@ -219,3 +219,44 @@ def test_bad_arguments(adapter):
 
     with pytest.raises(UnknownMethodError):
         run_compare(["hi"], adapter, config=RunConfig(methods=["nope"]), show_progress=False)
+
+
+def test_a_killed_cli_process_resumes_to_the_uninterrupted_rows(tiny_bert_dir, tmp_path):
+    """SIGKILL a real `captum-ext compare` process mid-run, resume it, compare with a clean run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from captum_ext.cli import main
+
+    def argv(out):
+        args = ["compare", "--methods", "occlusion,lime-official", "--set",
+                "lime-official.n_samples=400", "--chunk-size", "1", "--stability-texts", "2",
+                "--model", str(tiny_bert_dir), "--out", str(out), "--no-progress"]  # fmt: skip
+        for t in TEXTS:
+            args += ["--text", t]
+        return args
+
+    clean, killed = tmp_path / "clean", tmp_path / "killed"
+    assert main(argv(clean)) == 0
+    total = len(_rows(clean / "records.jsonl"))
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    code = "import sys, torch; torch.set_num_threads(1); from captum_ext.cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen([sys.executable, "-c", code, *argv(killed)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    records = killed / "records.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if records.exists() and records.stat().st_size > 0:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "the process finished before it could be killed"
+    n_before = len(ResultStore(records))
+    assert 0 < n_before < total
+    assert main(argv(killed)) == 0
+    assert _rows(records) == _rows(clean / "records.jsonl")
