@@ -38,5 +38,19 @@ lint: install
 	$(BIN)/ruff check captum_ext adapters tests benchmarks examples
 	$(BIN)/mypy captum_ext adapters
 
+## docs: build the documentation site into site/ offline; the tutorials run on the default model
+docs: model $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+$(VENV)/.docs-installed: $(VENV)/.installed
+	$(PIP_INSTALL) -e ".[docs]"
+	touch $@
+
+## docs-test: build the site, then open every tutorial in headless Chromium and run examples/
+.PHONY: docs-test
+docs-test: docs
+	command -v chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q chromium; }
+	$(BIN)/python -m pytest -q -m integration tests/docs
+
 clean:
 	rm -rf out build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache
