@@ -7,6 +7,8 @@ PIP_INSTALL = $(BIN)/pip install -q --disable-pip-version-check -c constraints.t
 export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 export TOKENIZERS_PARALLELISM = false
+# idle OpenMP threads sleep instead of spinning (torch processes sharing few cores)
+export OMP_WAIT_POLICY = PASSIVE
 
 .PHONY: install demo test test-unit test-integration lint model docs clean
 

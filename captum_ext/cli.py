@@ -7,23 +7,27 @@ or model) print one line ``error: ...`` and exit with status 2, without a traceb
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import logging
 import os
-import sys
-import warnings
 
-from captum_ext import __version__
-from captum_ext.errors import CaptumExtError
+# Before torch is imported (by any subcommand): idle OpenMP threads sleep instead of spinning.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import sys  # noqa: E402
+import warnings  # noqa: E402
+
+from captum_ext import __version__  # noqa: E402
+from captum_ext.errors import CaptumExtError  # noqa: E402
 
 __all__ = ["build_parser", "main"]
 
 _COMMAND_MODULES: tuple[str, ...] = (
     "captum_ext.commands.methods",
     "captum_ext.commands.explain",
-    "captum_ext.commands.influence",
     "captum_ext.commands.pick",
+    "captum_ext.commands.influence",
     "captum_ext.commands.demo",
     "captum_ext.commands.compare",
     "captum_ext.commands.finetune",
