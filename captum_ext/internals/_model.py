@@ -7,9 +7,10 @@ Every forward pass still goes through the adapter (``map_batches``, ``iter_batch
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,22 +35,132 @@ def _get(module: nn.Module, dotted: str) -> Any:
     return module
 
 
-def encoder_layers(model: nn.Module) -> tuple[list[nn.Module], list[nn.Module]]:
-    """``(layers, attention_output_projections)`` of a BERT-like encoder, one per layer."""
+def layer_list(model: nn.Module) -> nn.ModuleList:
+    """The ``nn.ModuleList`` of a BERT-like encoder's layers."""
     base = getattr(model, "base_model", model)
     for layers_path, proj_path in _LAYER_PATHS:
         try:
-            layers = list(_get(base, layers_path))
+            layers = _get(base, layers_path)
             projections = [_get(layer, proj_path) for layer in layers]
         except (AttributeError, TypeError):
             continue
-        if layers and all(isinstance(p, nn.Linear) for p in projections):
-            return layers, projections
+        if (
+            isinstance(layers, nn.ModuleList)
+            and len(layers)
+            and all(isinstance(p, nn.Linear) for p in projections)
+        ):
+            return layers
     raise InputError(
         f"model {type(model).__name__} is not a BERT-like encoder: head masking needs "
         "encoder.layer[i].attention.output.dense (BERT, RoBERTa, ELECTRA) or "
         "transformer.layer[i].attention.out_lin (DistilBERT)."
     )
+
+
+def encoder_layers(model: nn.Module) -> tuple[list[nn.Module], list[nn.Module]]:
+    """``(layers, attention_output_projections)`` of a BERT-like encoder, one per layer."""
+    layers = list(layer_list(model))
+    for _, proj_path in _LAYER_PATHS:
+        try:
+            return layers, [_get(layer, proj_path) for layer in layers]
+        except AttributeError:
+            continue
+    raise AssertionError("unreachable: layer_list found the projections")  # pragma: no cover
+
+
+class _Identity(nn.Module):
+    """Stands in for an encoder layer that is skipped: passes the hidden states through."""
+
+    def __init__(self, like_tuple: bool) -> None:
+        super().__init__()
+        self.like_tuple = like_tuple
+
+    def forward(self, hidden_states: Tensor, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(hidden_states, tuple):  # a previous stub returned a tuple
+            hidden_states = hidden_states[0]
+        return (hidden_states,) if self.like_tuple else hidden_states
+
+
+class _Replay(nn.Module):
+    """Stands in for encoder layer ``l - 1``: returns its recorded output, batch after batch."""
+
+    def __init__(self, outputs: list[Any]) -> None:
+        super().__init__()
+        self.outputs = outputs
+        self.i = 0
+
+    def forward(self, hidden_states: Tensor, *args: Any, **kwargs: Any) -> Any:
+        out = self.outputs[self.i]
+        first = out[0] if isinstance(out, tuple) else out
+        if first.shape[:2] != hidden_states.shape[:2]:
+            raise RuntimeError("replayed layer output does not match the batch (order changed?)")
+        self.i += 1
+        return out
+
+
+@contextlib.contextmanager
+def swapped_layers(model: nn.Module, replacements: dict[int, nn.Module]) -> Iterator[None]:
+    """Temporarily replace encoder layers by index."""
+    layers = layer_list(model)
+    saved = {i: layers[i] for i in replacements}
+    try:
+        for i, m in replacements.items():
+            layers[i] = m
+        yield
+    finally:
+        for i, m in saved.items():
+            layers[i] = m
+
+
+class LayerPrefixCache:
+    """Run the layers below ``layer`` once, then replay their output: passes that only change
+    layers ``>= layer`` (masking one of its heads) skip the unchanged bottom of the encoder.
+
+    Usage: ``cache.record(run)`` calls ``run()`` (one pass over the batches with the layers
+    ``>= layer`` skipped) and records layer ``layer - 1``'s output per batch; then inside
+    ``with cache.replay():`` every pass over the same batches, in the same order, starts at
+    ``layer``. For ``layer == 0`` both are no-ops.
+    """
+
+    def __init__(self, model: nn.Module, layer: int) -> None:
+        self.model = model
+        self.layer = layer
+        self.outputs: list[Any] = []
+        self.like_tuple = False
+
+    def record(self, run: Any) -> None:
+        if self.layer == 0:
+            return
+        layers = layer_list(self.model)
+        probe = layers[self.layer - 1]
+
+        skip = {i: _Identity(False) for i in range(self.layer, len(layers))}
+
+        def hook(module: nn.Module, args: Any, output: Any) -> None:
+            self.like_tuple = isinstance(output, tuple)
+            for stub in skip.values():  # the skipped layers answer in the same format
+                stub.like_tuple = self.like_tuple
+            self.outputs.append(output)
+
+        handle = probe.register_forward_hook(hook)
+        try:
+            with swapped_layers(self.model, skip):
+                run()
+        finally:
+            handle.remove()
+
+    @contextlib.contextmanager
+    def replay(self) -> Iterator[None]:
+        if self.layer == 0:
+            yield
+            return
+        replay = _Replay(self.outputs)
+        stubs: dict[int, nn.Module] = {i: _Identity(self.like_tuple) for i in range(self.layer - 1)}
+        stubs[self.layer - 1] = replay
+        with swapped_layers(self.model, stubs):
+            yield
+        if replay.i != len(self.outputs):
+            raise RuntimeError("a replayed pass did not consume every recorded batch")
 
 
 def n_layers_heads(model: nn.Module) -> tuple[int, int]:

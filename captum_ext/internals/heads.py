@@ -41,7 +41,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from captum_ext.errors import InputError
-from captum_ext.internals._model import check_labels, encoder_layers, n_layers_heads, token_rows
+from captum_ext.internals._model import (
+    LayerPrefixCache,
+    check_labels,
+    encoder_layers,
+    n_layers_heads,
+    token_rows,
+)
 
 __all__ = [
     "HeadImportance",
@@ -221,6 +227,10 @@ def gradient_head_importance(
     return (total / len(rows)).numpy()
 
 
+def _logits(model: nn.Module, ids: Tensor, mask: Tensor) -> Tensor:
+    return model(input_ids=ids, attention_mask=mask).logits
+
+
 def evaluate_with_mask(
     adapter: Any,
     rows: Sequence[Sequence[int]],
@@ -230,13 +240,15 @@ def evaluate_with_mask(
     batch_size: int | None = None,
 ) -> dict[str, float]:
     """Accuracy and mean cross-entropy of token-id ``rows`` with the heads gated by ``mask``."""
-    y = np.asarray(labels, dtype=np.int64)
-
-    def fn(model: nn.Module, ids: Tensor, m: Tensor) -> Tensor:
-        return model(input_ids=ids, attention_mask=m).logits
-
     with HeadMask(adapter.model, mask):
-        logits = adapter.map_batches(rows, fn, batch_size=batch_size).astype(np.float64)
+        logits = adapter.map_batches(rows, _logits, batch_size=batch_size)
+    return _scores(logits, labels)
+
+
+def _scores(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Accuracy and mean cross-entropy of logits for integer labels."""
+    y = np.asarray(labels, dtype=np.int64)
+    logits = np.asarray(logits, dtype=np.float64)
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return {
@@ -256,7 +268,9 @@ def masking_head_importance(
     """Importance of every head by actually removing it: the loss increase (and accuracy drop).
 
     One evaluation of the whole set per head (plus one unmasked), each with a single head gated to
-    0 and every other head kept.
+    0 and every other head kept. Masking a head of layer ``l`` does not change the layers below
+    it, so their output is computed once per layer and replayed (about 40% less work for a
+    6-layer model; the results are the same).
 
     Args:
         adapter (TextClassifierAdapter): the model wrapper.
@@ -280,12 +294,21 @@ def masking_head_importance(
         from tqdm.auto import tqdm
 
         it = tqdm(heads, desc="masking heads", unit="head")
-    for layer, h in it:
-        mask = torch.ones(n_layers, n_heads)
-        mask[layer, h] = 0.0
-        res = evaluate_with_mask(adapter, rows, y, mask, batch_size=batch_size)
-        loss_inc[layer, h] = res["loss"] - base["loss"]
-        acc_drop[layer, h] = base["accuracy"] - res["accuracy"]
+    cache: LayerPrefixCache | None = None
+    with HeadMask(adapter.model) as gates:  # hooks on the real layers, before any is swapped
+        for layer, h in it:
+            if cache is None or cache.layer != layer:
+                # masking a head of `layer` leaves the layers below it unchanged: run them once
+                gates.mask = None
+                cache = LayerPrefixCache(adapter.model, layer)
+                cache.record(lambda: adapter.map_batches(rows, _logits, batch_size=batch_size))
+            mask = torch.ones(n_layers, n_heads)
+            mask[layer, h] = 0.0
+            gates.mask = mask
+            with cache.replay():
+                res = _scores(adapter.map_batches(rows, _logits, batch_size=batch_size), y)
+            loss_inc[layer, h] = res["loss"] - base["loss"]
+            acc_drop[layer, h] = base["accuracy"] - res["accuracy"]
     return loss_inc, acc_drop, base
 
 

@@ -15,6 +15,7 @@ from adapters import TextClassifierAdapter
 from captum_ext.errors import InputError
 from captum_ext.internals import (
     HeadMask,
+    evaluate_with_mask,
     gradient_head_importance,
     head_importance,
     masking_head_importance,
@@ -176,6 +177,26 @@ def test_masking_importance_equals_hand_zeroed_models(adapter):
         assert loss_inc[layer, h] == pytest.approx(loss - base_loss, rel=1e-4, abs=2e-6)
         assert acc_drop[layer, h] == pytest.approx(base["accuracy"] - acc)
     assert np.abs(loss_inc).max() > 1e-4  # some head matters: the comparison is not vacuous
+
+
+def test_masking_with_replayed_lower_layers_equals_full_passes(adapter):
+    """The layers below a masked head are run once and replayed, batch by batch: same numbers
+    as full forward passes, with several batches of different lengths."""
+    rows = [adapter.encode(t).input_ids for t in TEXTS]
+    y = np.array(LABELS)
+    loss_inc, acc_drop, base = masking_head_importance(adapter, TEXTS, LABELS, batch_size=2)
+    for layer in range(N_LAYERS):
+        for h in range(N_HEADS):
+            mask = torch.ones(N_LAYERS, N_HEADS)
+            mask[layer, h] = 0.0
+            full = evaluate_with_mask(adapter, rows, y, mask, batch_size=2)
+            assert loss_inc[layer, h] == pytest.approx(full["loss"] - base["loss"], abs=1e-7)
+            assert acc_drop[layer, h] == pytest.approx(base["accuracy"] - full["accuracy"])
+    # the encoder is whole again
+    from captum_ext.internals._model import encoder_layers
+
+    layers, _ = encoder_layers(adapter.model)
+    assert all(type(m).__name__ == "BertLayer" for m in layers)
 
 
 def test_head_importance_result_and_rank_correlation(adapter):
