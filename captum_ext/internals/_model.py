@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -99,7 +99,7 @@ class _Replay(nn.Module):
 
 
 @contextlib.contextmanager
-def swapped_layers(model: nn.Module, replacements: dict[int, nn.Module]) -> Iterator[None]:
+def swapped_layers(model: nn.Module, replacements: Mapping[int, nn.Module]) -> Iterator[None]:
     """Temporarily replace encoder layers by index."""
     layers = layer_list(model)
     saved = {i: layers[i] for i in replacements}
