@@ -19,6 +19,7 @@ by ``adapter.predict_ids`` in one batch (identical rows are evaluated once).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -47,7 +48,7 @@ from captum_ext.metrics.faithfulness import (
 )
 from captum_ext.result import WordAttribution
 
-__all__ = ["MASKING_OPERATOR", "RunConfig", "default_text_ids", "run_compare"]
+__all__ = ["MASKING_OPERATOR", "RunConfig", "default_text_ids", "model_fingerprint", "run_compare"]
 
 logger = logging.getLogger("captum_ext.harness")
 
@@ -118,6 +119,25 @@ def default_text_ids(n: int) -> list[str]:
     return [str(i).zfill(width) for i in range(n)]
 
 
+def model_fingerprint(adapter: TextClassifierAdapter) -> str:
+    """16 hex characters that change when the model's weights change (cheap: sums per tensor).
+
+    Examples::
+
+        >>> model_fingerprint(adapter)  # doctest: +SKIP
+        '3f2a9c0d5b7e1a44'
+    """
+    import torch
+
+    h = hashlib.sha256()
+    with torch.no_grad():
+        for name, p in adapter.model.named_parameters():
+            t = p.detach().double()
+            h.update(name.encode())
+            h.update(np.array([t.sum().item(), t.abs().sum().item()]).tobytes())
+    return h.hexdigest()[:16]
+
+
 def _text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
@@ -132,6 +152,7 @@ def _check_manifest(
     text_ids: Sequence[str],
     config: RunConfig,
     model: str,
+    fingerprint: str,
     rationales: Sequence[Any] | None = None,
 ) -> None:
     """Write ``run.json``, or check that an existing one describes the same run."""
@@ -144,7 +165,13 @@ def _check_manifest(
         for row, spans in zip(text_rows, rationales, strict=True):
             if spans:
                 row["rationale_spans"] = [[int(a), int(b)] for a, b in spans]
-    new = {"version": 1, "model": model, "texts": text_rows, **_json_safe(config.to_dict())}
+    new = {
+        "version": 1,
+        "model": model,
+        "model_fingerprint": fingerprint,
+        "texts": text_rows,
+        **_json_safe(config.to_dict()),
+    }
     if manifest_path.exists():
         try:
             old = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -160,6 +187,11 @@ def _check_manifest(
                     f"--out {out_dir} holds a run whose text {r['id']} differs from this one: "
                     "resume with the same texts (same --data, --n and --seed), or use another --out."
                 )
+        if old.get("model_fingerprint", fingerprint) != fingerprint:
+            raise InputError(
+                f"--out {out_dir} holds results of another model (its weights differ from this "
+                "one's, e.g. the default model was fine-tuned again): use another --out."
+            )
         for key in ("random_state", "bins", "n_random", "max_steps", "model"):
             if key in old and old[key] != new[key]:
                 raise InputError(
@@ -293,7 +325,10 @@ def run_compare(
     for m in config.method_settings:
         get_method(m)  # a misspelt name in the settings is an error too
     # settings of methods not run are ignored (one settings dict can serve several runs)
-    config.method_settings = {m: dict(v) for m, v in config.method_settings.items() if m in specs}
+    config = dataclasses.replace(
+        config,
+        method_settings={m: dict(v) for m, v in config.method_settings.items() if m in specs},
+    )
     if config.chunk_size < 1:
         raise InputError(f"chunk_size must be >= 1, got {config.chunk_size}.")
     if text_ids is None:
@@ -306,7 +341,9 @@ def run_compare(
         if out_dir is not None:
             out = Path(out_dir)
             out.mkdir(parents=True, exist_ok=True)
-            _check_manifest(out, texts, text_ids, config, model_name, rationales)
+            _check_manifest(
+                out, texts, text_ids, config, model_name, model_fingerprint(adapter), rationales
+            )
             store = ResultStore(out / RECORDS)
         else:
             store = ResultStore()

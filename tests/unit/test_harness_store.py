@@ -260,3 +260,24 @@ def test_a_killed_cli_process_resumes_to_the_uninterrupted_rows(tiny_bert_dir, t
     assert 0 < n_before < total
     assert main(argv(killed)) == 0
     assert _rows(records) == _rows(clean / "records.jsonl")
+
+
+def test_resume_with_another_model_is_refused(adapter, tmp_path):
+    from captum_ext.harness.runner import model_fingerprint
+
+    before = model_fingerprint(adapter)
+    run_compare(TEXTS[:1], adapter, out_dir=tmp_path, config=_config(methods=["occlusion"]),
+                show_progress=False)  # fmt: skip
+    classifier = adapter.model.classifier.weight
+    saved = classifier.detach().clone()
+    with torch.no_grad():
+        classifier[0, 0] += 0.5  # "fine-tuned again"
+    try:
+        assert model_fingerprint(adapter) != before
+        with pytest.raises(InputError, match="another model"):
+            run_compare(TEXTS[:1], adapter, out_dir=tmp_path,
+                        config=_config(methods=["occlusion"]), show_progress=False)  # fmt: skip
+    finally:
+        with torch.no_grad():
+            classifier.copy_(saved)
+    assert model_fingerprint(adapter) == before
