@@ -124,6 +124,7 @@ def model_fingerprint(adapter: TextClassifierAdapter) -> str:
 
     Examples::
 
+        >>> from captum_ext.harness.runner import model_fingerprint
         >>> model_fingerprint(adapter)  # doctest: +SKIP
         '3f2a9c0d5b7e1a44'
     """
