@@ -71,6 +71,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--l2", type=float, default=1e-3, help="representer L2 penalty lambda (default 1e-3)"
     )
+    p.add_argument(
+        "--held-out",
+        metavar="PATH",
+        default=None,
+        help="held-out labelled tweets for the representer fidelity report (default: the model's "
+        "own test split when --data is not given)",
+    )
+    p.add_argument(
+        "--fidelity-n",
+        type=int,
+        default=500,
+        metavar="N",
+        help="held-out tweets in the fidelity report, 0 for none (default 500)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON objects instead of a table")
     _add_data_args(p, required_hint="default: the model's own training set, from its metrics.json")
     add_model_args(p)
@@ -138,6 +152,11 @@ def _model_dir(model: str | None) -> Path:
 
 
 def _model_training_set(model: str | None):
+    return _model_splits(model)[0]
+
+
+def _model_splits(model: str | None):
+    """``(train, test)`` of the model's fine-tuning run, rebuilt from its ``metrics.json``."""
     from captum_ext.data import load_sentiment140, split_dataset
     from captum_ext.errors import InputError
 
@@ -155,7 +174,8 @@ def _model_training_set(model: str | None):
             "metrics.json from `captum-ext finetune`): pass --data PATH with its training data."
         ) from None
     ds = load_sentiment140(source)
-    train = split_dataset(ds, test_size=hp["test_size"], val_size=hp["val_size"], seed=seed).train
+    splits = split_dataset(ds, test_size=hp["test_size"], val_size=hp["val_size"], seed=seed)
+    train = splits.train
     if n_train is not None and n_train < len(train):
         train = train.sample(n_train, seed=seed)
     if train.fingerprint != expected:
@@ -185,7 +205,7 @@ def run_influence(args: argparse.Namespace) -> int:
             method.explain(texts, k=args.k),
             method.explain(texts, k=args.k, proponents=False),
         ]
-        fidelity = method.fidelity()
+        fidelity = method.fidelity(held_out=_held_out(args))
     else:
         method = FeatureSimilarityKNN(adapter, train, metric=args.metric, **common)
         results = [method.explain(texts, k=args.k)]
@@ -213,6 +233,27 @@ def run_influence(args: argparse.Namespace) -> int:
     return 0
 
 
+def _held_out(args: argparse.Namespace) -> list[str] | None:
+    """Held-out texts for the fidelity report: ``--held-out`` or, without ``--data``, the first
+    ``--fidelity-n`` tweets of the model's own test split (None if neither is known)."""
+    from captum_ext.data import load_sentiment140
+    from captum_ext.errors import InputError
+
+    if args.fidelity_n < 0:
+        raise InputError(f"--fidelity-n must be >= 0, got {args.fidelity_n}.")
+    if args.fidelity_n == 0:
+        return None
+    if args.held_out is not None:
+        return load_sentiment140(args.held_out).texts[: args.fidelity_n]
+    if args.data is not None:
+        return None
+    try:
+        test = _model_splits(args.model)[1]
+    except InputError:
+        return None
+    return test.texts[: args.fidelity_n] or None
+
+
 def _short(text: str, width: int = 90) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -232,9 +273,11 @@ def _print_entry(entry: dict[str, Any]) -> None:
             print(
                 f"  {item['score']:+.4f}  [{item['label']}, {mark}] #{item['index']}  {_short(item['text'])}"
             )
-    if "fidelity" in entry:
-        f = entry["fidelity"]["train"]
-        print(f"fidelity on the training tweets: pearson {f['pearson']:.4f}, mad {f['mad']:.4f}")
+    for part, f in entry.get("fidelity", {}).items():
+        print(
+            f"fidelity ({part.replace('_', '-')}, {f['n']} tweets): pearson {f['pearson']:.4f}, "
+            f"mad {f['mad']:.4f}"
+        )
     print()
 
 

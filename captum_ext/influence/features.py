@@ -416,7 +416,6 @@ class HeadFeatureExtractor:
         if done:
             logger.info("resuming feature cache %s: %d of %d rows done", folder, n_done, len(texts))
         show = self.show_progress if show_progress is None else show_progress
-        dim = None
         with tqdm(
             total=len(texts), initial=n_done, desc="features", unit="text", disable=not show
         ) as bar:

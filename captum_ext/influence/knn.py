@@ -126,7 +126,7 @@ def exact_top_k(
     if n_keys - n_excl < 1:
         raise InputError("the training set is empty: give at least one training text.")
     k = check_k(k, n_keys - n_excl)
-    q_all = np.asarray(queries, dtype=np.float32)
+    q_all = np.array(queries, dtype=np.float32)  # a writable copy (memory maps are read-only)
     # larger "sign * score" is nearer
     sign = (1.0 if metric != "euclidean" else -1.0) * (1.0 if nearest else -1.0)
     extra = min(k + 16, n_keys)  # float32 candidates re-scored in float64

@@ -3,7 +3,6 @@ convertible to a table with the training texts and labels."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -151,17 +150,3 @@ def _py(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-def stack_results(results: Sequence[InfluenceResult]) -> list[dict[str, Any]]:
-    """The ``to_dict()["results"]`` entries of several results, merged per test text."""
-    merged: list[dict[str, Any]] = []
-    for res in results:
-        for i, entry in enumerate(res.to_dict()["results"]):
-            if i == len(merged):
-                merged.append(dict(entry))
-            else:
-                merged[i][res.kind] = entry[res.kind]
-    for entry in merged:
-        entry.pop("kind", None)
-    return merged

@@ -105,9 +105,13 @@ def _run(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_influence_command_json(planted, data_dir, tmp_path, capsys):
     common = ["--model", str(planted["dir"]), "--data", str(data_dir), "--cache-dir", str(tmp_path)]
-    code, out, err = _run(capsys, "influence", "great happy day", "--k", "3", "--json", *common)
+    code, out, err = _run(
+        capsys, "influence", "great happy day", "--k", "3", "--json", "--held-out",
+        str(data_dir), "--fidelity-n", "20", *common,
+    )  # fmt: skip
     assert code == 0, err
     obj = json.loads(out)
+    assert obj["fidelity"]["held_out"]["n"] == 20
     assert obj["method"] == "representer"
     assert len(obj["proponents"]) == 3 and len(obj["opponents"]) == 3
     assert obj["proponents"][0]["score"] >= obj["proponents"][-1]["score"]
