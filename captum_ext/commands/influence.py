@@ -183,7 +183,7 @@ def _model_splits(model: str | None):
             f"the training set rebuilt from {source} does not match the one the model in "
             f"{folder} was trained on (the data changed): pass --data PATH explicitly."
         )
-    return train
+    return train, splits.test
 
 
 # -- influence ----------------------------------------------------------------------------------

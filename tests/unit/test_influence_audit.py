@@ -169,3 +169,31 @@ def test_commands_report_user_errors_in_one_line(planted, data_dir, tmp_path, ca
         *common,
     )
     assert code == 2 and "--queries" in err and "\n" == err[-1] and err.count("\n") == 1
+
+
+def test_commands_default_to_the_models_own_training_set(planted, data_dir, tmp_path, capsys):
+    """Without --data the training set is rebuilt from the model's metrics.json."""
+    import shutil
+
+    from captum_ext.data import load_sentiment140, split_dataset
+
+    model = tmp_path / "model"
+    shutil.copytree(planted["dir"], model)
+    split = split_dataset(load_sentiment140(data_dir), test_size=20, val_size=0, seed=3)
+    metrics = {
+        "seed": 3,
+        "data": {"source": str(data_dir), "train_fingerprint": split.train.fingerprint},
+        "hyperparameters": {"n_train": 80, "test_size": 20, "val_size": 0},
+    }
+    metrics["data"]["train_fingerprint"] = split.train.sample(80, seed=3).fingerprint
+    (model / "metrics.json").write_text(json.dumps(metrics))
+    common = ["--model", str(model), "--cache-dir", str(tmp_path / "f")]
+    code, out, err = _run(capsys, "influence", "good day", "--k", "2", "--json", *common)
+    assert code == 0, err
+    obj = json.loads(out)
+    assert obj["settings"]["n_train"] == 80
+    assert obj["fidelity"]["held_out"]["n"] == 20  # the model's own test split
+    metrics["data"]["train_fingerprint"] = "0" * 16
+    (model / "metrics.json").write_text(json.dumps(metrics))
+    code, _, err = _run(capsys, "audit", "--method", "representer", *common)
+    assert code == 2 and "does not match" in err
