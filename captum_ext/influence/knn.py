@@ -118,7 +118,7 @@ def exact_top_k(
         >>> keys = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
         >>> idx, sim = exact_top_k(np.array([[1.0, 0.1]]), keys, k=2)
         >>> idx.tolist(), sim.round(3).tolist()
-        ([[0, 2]], [[0.995, 0.778]])
+        ([[0, 2]], [[0.995, 0.774]])
     """
     _check_metric(metric)
     n_keys = int(keys.shape[0])

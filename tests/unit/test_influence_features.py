@@ -139,3 +139,13 @@ def test_bad_inputs(adapter, tmp_path):
         HeadFeatureExtractor(adapter, chunk_size=0)
     with pytest.raises(DataError, match="not a finished feature cache"):
         CachedFeatures.load(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("name", ["results", "knn", "audit"])
+def test_docstring_examples_run(name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"captum_ext.influence.{name}")
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
