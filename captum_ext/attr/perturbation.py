@@ -38,6 +38,7 @@ from captum_ext.errors import InputError
 
 __all__ = [
     "FeatureSpace",
+    "official_level_mass",
     "Neighbourhood",
     "cosine_distance_to_original",
     "lime_kernel",
@@ -319,6 +320,19 @@ def level_weights(
     for j in range(n_base):
         masks[j, :j] = 1.0
     return kernel(distance(masks))
+
+
+def official_level_mass(n_base: int, n_samples: int, level_w: np.ndarray) -> np.ndarray:
+    """Expected total regression weight of official LIME's neighbourhood at each size.
+
+    Entry ``j`` (``j = 0..n_base``) is the summed kernel weight of the masks keeping ``j``
+    features among ``n_samples`` rows: ``(n_samples - 1) / d * w_j`` for ``j < d`` and 1 for the
+    original text (row 0). This is the design the linear surrogate is fitted to, in expectation.
+    """
+    mass = np.zeros(n_base + 1)
+    mass[:n_base] = (n_samples - 1) / n_base * np.asarray(level_w, dtype=np.float64)
+    mass[n_base] = 1.0
+    return mass
 
 
 def _balanced_block(d: int, n_removed: int, m: int, rng: np.random.Generator) -> np.ndarray:

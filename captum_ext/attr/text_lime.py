@@ -19,8 +19,10 @@ from captum_ext.attr.perturbation import (
     FeatureSpace,
     Neighbourhood,
     distance_function,
+    level_weights,
     lime_kernel,
     lime_units,
+    official_level_mass,
     sample_kernel,
     sample_lime,
 )
@@ -36,6 +38,10 @@ __all__ = ["LimeResult", "TextLime"]
 PERTURBATIONS: tuple[str, ...] = ("remove", "mask", "unk", "pad")
 SAMPLERS: tuple[str, ...] = ("kernel", "lime")
 UNITS: tuple[str, ...] = ("words", "lime")
+ESTIMATORS: tuple[str, ...] = ("greg", "direct")
+#: the pairwise working model of the GREG estimator has d (d - 1) / 2 terms: above this many
+#: base features the direct fit is used
+GREG_MAX_FEATURES = 60
 OUTPUTS: tuple[str, ...] = ("probs", "log_odds", "logits")
 AUTO_CANDIDATES: tuple[str, ...] = ("ridge", "lasso", "elastic_net", "tree")
 
@@ -59,6 +65,8 @@ class LimeResult:
         unit_scores: one score per unit (word or LIME token): its feature's weight plus an
             equal share of each n-gram it belongs to.
         n_base: how many of ``feature_names`` are base features (the rest are n-grams).
+        estimator: ``"greg"`` (pairwise working model, see
+            :meth:`~captum_ext.attr.LinearSurrogate.fit_greg`) or ``"direct"`` (an ordinary fit).
         ci_low, ci_high: approximate 95% confidence intervals of the weights (linear surrogates).
         surrogate_fidelity: held-out weighted R² of each candidate (``surrogate="auto"``).
         top_k_separated: whether the top-k features' intervals separate from the rest.
@@ -82,6 +90,7 @@ class LimeResult:
     n_evaluations: int
     unit_scores: np.ndarray
     n_base: int
+    estimator: str = "direct"
     ci_low: np.ndarray | None = None
     ci_high: np.ndarray | None = None
     surrogate_fidelity: dict[str, float] | None = None
@@ -120,6 +129,7 @@ class LimeResult:
             "score": float(self.score),
             "output": self.output,
             "surrogate": self.surrogate,
+            "estimator": self.estimator,
             "n_samples": int(self.n_samples),
             "n_evaluations": int(self.n_evaluations),
             "lime_weights": [[f["name"], f["weight"]] for f in features],
@@ -189,6 +199,12 @@ class TextLime(LimeBase):
         max_depth (int, optional): depth of a ``"tree"`` surrogate. Default: 4
         adaptive (bool, optional): sample until the top-k intervals separate. Default: False
         top_k (int, optional): the k of ``adaptive``. Default: 5
+        estimator (str, optional): how a ridge/OLS surrogate over words is fitted: ``"greg"``
+            estimates the same surrogate as an ordinary fit with less variance (a working model
+            with pairwise word interactions, projected exactly onto the words, see
+            :meth:`~captum_ext.attr.LinearSurrogate.fit_greg`); ``"direct"`` is the ordinary fit
+            (official LIME's). Other surrogates, n-grams and feature selection always fit
+            directly. Default: ``"greg"``
         random_state (int, optional): seed; an explanation with the same seed is identical.
             :meth:`attribute` and :meth:`explain` may override it. Default: None
 
@@ -225,9 +241,11 @@ class TextLime(LimeBase):
         max_depth: int | None = 4,
         adaptive: bool = False,
         top_k: int = 5,
+        estimator: str = "greg",
         random_state: int | None = None,
     ) -> None:
         _check_choice("perturbation", perturbation, PERTURBATIONS)
+        _check_choice("estimator", estimator, ESTIMATORS)
         _check_choice("sampler", sampler, SAMPLERS)
         _check_choice("units", units, UNITS)
         _check_choice("output", output, OUTPUTS)
@@ -252,6 +270,7 @@ class TextLime(LimeBase):
         self.max_depth = max_depth
         self.adaptive = bool(adaptive)
         self.top_k = int(top_k)
+        self.estimator = estimator
         self.random_state = random_state
         self._kernel_override = similarity_func
         if interpretable_model is None:
@@ -299,6 +318,7 @@ class TextLime(LimeBase):
             "output": "probs",
             "kernel_width": 25.0,
             "distance": "cosine",
+            "estimator": "direct",
         }
         settings.update(overrides)
         return cls(adapter, **settings)
@@ -322,6 +342,7 @@ class TextLime(LimeBase):
             "max_depth": self.max_depth,
             "adaptive": self.adaptive,
             "top_k": self.top_k,
+            "estimator": self.estimator,
         }
 
     def _new_surrogate(self, name: str) -> LinearSurrogate | TreeSurrogate:
@@ -520,7 +541,14 @@ class TextLime(LimeBase):
             model = self._new_surrogate(spec)
         else:
             model = spec
-        if isinstance(model, (LinearSurrogate, TreeSurrogate)):
+        estimator = "direct"
+        if self._greg_applies(model, space):
+            mass = official_level_mass(
+                space.n_base, len(masks), level_weights(space.n_base, self._kernel, self._distance)
+            )
+            model.fit_greg(X, y, w, mass)
+            estimator = "greg"
+        elif isinstance(model, (LinearSurrogate, TreeSurrogate)):
             model.fit_arrays(X, y, w)
         else:  # any Captum Model: Captum's (x, y, w) DataLoader format
             from torch.utils.data import DataLoader, TensorDataset
@@ -575,11 +603,23 @@ class TextLime(LimeBase):
             score=score,
             local_pred=local,
             surrogate=name,
+            estimator=estimator,
             unit_scores=space.unit_scores(weights),
             surrogate_fidelity=fidelity,
             model=model,
             **base,
             **extra,
+        )
+
+    def _greg_applies(self, model: Any, space: FeatureSpace) -> bool:
+        """The GREG estimator needs a plain ridge/OLS on the base features (no n-grams)."""
+        return (
+            self.estimator == "greg"
+            and isinstance(model, LinearSurrogate)
+            and model.method in ("ridge", "ols")
+            and model.feature_selection == "none"
+            and not space.ngrams
+            and 2 <= space.n_base <= GREG_MAX_FEATURES
         )
 
     def _surrogate_name(self) -> str:
