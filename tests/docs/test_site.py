@@ -45,7 +45,7 @@ TUTORIALS: dict[str, tuple[dict[str, int], tuple[str, ...]]] = {
     ),
     "tutorials/captum.html": (
         {"html": 2, "text": 6},
-        ("convergence delta", "same word scores: True", "non-zero word-pieces"),
+        ("convergence delta", "same word scores: True", "words with a non-zero weight"),
     ),
     "tutorials/lime.html": (
         {"figures": 2, "text": 5},
