@@ -7,7 +7,8 @@ multiplies the head's output,
 .. math::  I_h = \mathbb{E}_x \left| \frac{\partial \mathcal{L}(x)}{\partial \xi_h} \right|
            \quad\text{at } \xi = 1,
 
-computed for every head in one backward pass, and prunes the heads of lowest importance.
+computed for every head at once (one forward and backward pass per batch), and prunes the heads
+of lowest importance.
 
 transformers 5 removed ``head_mask`` and ``prune_heads``, so the gates are put back with a forward
 pre-hook on each layer's attention output projection (``attention.output.dense``): its input is
@@ -21,8 +22,8 @@ Examples::
     >>> from captum_ext.internals.heads import head_importance, pruning_curve
     >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
     >>> imp = head_importance(adapter, texts, labels, masking=True)  # doctest: +SKIP
-    >>> imp.rank_correlation()["spearman"]  # doctest: +SKIP
-    0.8...
+    >>> round(imp.rank_correlation()["spearman"], 2)  # default model, 1,000 tweets  # doctest: +SKIP
+    0.36
     >>> pruning_curve(adapter, imp.gradient, held_out_texts, held_out_labels)  # doctest: +SKIP
 """
 
