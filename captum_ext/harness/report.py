@@ -105,7 +105,8 @@ def _deletion_png(records: list[dict[str, Any]], methods: list[str]) -> bytes | 
         y = np.asarray(m["deletion_curve"], dtype=float)
         if x.size >= 2:
             curves.setdefault(r["method"], []).append(np.interp(grid, x, y))
-    ordered = {m: np.asarray(curves[m]) for m in ["random", *methods] if m in curves}
+    # means only: with a dozen methods, error bands hide each other
+    ordered = {m: np.mean(curves[m], axis=0) for m in ["random", *methods] if m in curves}
     if not ordered:
         return None
     fig = plot_deletion_curves(

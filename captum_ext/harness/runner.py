@@ -2,23 +2,27 @@
 
 The loop is resumable: before computing anything it reads the store and skips every key already
 there, so a run that was interrupted (Ctrl-C, a crash, a killed process) continues where it stopped
-and ends with exactly the records an uninterrupted run writes. Methods are run one after the other
-over chunks of texts (``explain_many``: methods that batch across texts do so). Chunks are fixed
-slices of the text list (``chunk_size`` texts) and each chunk's records are written in one
-``write``, so a chunk is saved whole or not at all: a resumed run recomputes whole chunks, batched
-exactly as before, and so gets bit-identical numbers (batching texts differently could change the
-last digits of a batched matrix product). Only a power loss in the middle of a write can leave part
-of a chunk; its missing texts are then computed in a smaller batch.
+and ends with exactly the records an uninterrupted run writes.
 
-Faithfulness (:mod:`captum_ext.metrics.faithfulness`) is scored after the attributions: for each
-chunk of texts, the perturbed inputs of every method, of the random-ranking baseline and of
-leave-one-out are built with the one masking operator (:func:`~captum_ext.metrics.faithfulness.
-delete_words`: the word-pieces of the removed words are deleted from the token ids) and evaluated
-by ``adapter.predict_ids`` in one batch (identical rows are evaluated once).
+The texts are processed in chunks: fixed slices of ``chunk_size`` texts. For a chunk, every
+method runs on its texts (``explain_many``: methods that batch across texts do so; a stochastic
+method also with the extra seeds), then faithfulness is scored, and all the chunk's records
+are written in one ``write``: a chunk is saved whole or not at all, so a resumed run recomputes
+whole chunks, batched exactly as before, and gets bit-identical numbers (batching texts
+differently could change the last digits of a batched matrix product). Within a chunk the methods
+share the model's predictions (:func:`shared_predictions`): a perturbed text that one method
+already had scored (the LIME variants draw the same neighbourhood) is not scored again.
+
+Faithfulness (:mod:`captum_ext.metrics.faithfulness`): the perturbed inputs of every method, of the
+random-ranking baseline and of leave-one-out are built with the one masking operator
+(:func:`~captum_ext.metrics.faithfulness.delete_words`: the word-pieces of the removed words are
+deleted from the token ids) and evaluated by ``adapter.predict_ids`` in one batch (identical rows
+are evaluated once).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -26,14 +30,14 @@ import logging
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from adapters.hf import TextClassifierAdapter, validate_text
+from adapters.hf import Output, TextClassifierAdapter, validate_text
 from captum_ext.errors import InputError
 from captum_ext.harness.store import ResultStore
 from captum_ext.methods import get_method, list_methods, make_explainer
@@ -48,7 +52,14 @@ from captum_ext.metrics.faithfulness import (
 )
 from captum_ext.result import WordAttribution
 
-__all__ = ["MASKING_OPERATOR", "RunConfig", "default_text_ids", "model_fingerprint", "run_compare"]
+__all__ = [
+    "MASKING_OPERATOR",
+    "RunConfig",
+    "default_text_ids",
+    "model_fingerprint",
+    "run_compare",
+    "shared_predictions",
+]
 
 logger = logging.getLogger("captum_ext.harness")
 
@@ -360,68 +371,131 @@ def run_compare(
         target_idx = [adapter.resolve_target(t, p) for t, p in zip(targets, probs, strict=True)]
 
     seed0 = config.random_state
-    jobs: list[tuple[str, int, list[int]]] = [
-        (m, seed0, list(range(len(texts)))) for m in config.methods
-    ]
     n_stab = min(config.stability_texts, len(texts))
-    for m in config.methods:
-        if specs[m].stochastic and n_stab > 0:
-            for s in config.stability_seeds:
-                if s != seed0:
-                    jobs.append((m, int(s), list(range(n_stab))))
-    total = sum(len(idx) for _, _, idx in jobs)
-    done = sum(1 for m, s, idx in jobs for i in idx if ("attribution", text_ids[i], m, s) in store)
+    extra_seeds = [int(x) for x in dict.fromkeys(config.stability_seeds) if int(x) != seed0]
+
+    def seeds_of(method: str, i: int) -> list[int]:
+        if specs[method].stochastic and i < n_stab:
+            return [seed0, *extra_seeds]
+        return [seed0]
+
+    total = sum(len(seeds_of(m, i)) for i in range(len(texts)) for m in config.methods)
+    done = sum(
+        1
+        for i in range(len(texts))
+        for m in config.methods
+        for sd in seeds_of(m, i)
+        if ("attribution", text_ids[i], m, sd) in store
+    )
     progress = _Progress(total, done, show_progress)
     explainers: dict[str, Any] = {}
     try:
-        for method, seed, indices in jobs:
-            # Chunks are fixed slices of the job's texts, whatever is already done, so a resumed
-            # run batches exactly as an uninterrupted one (same batches, same floating point).
-            for start in range(0, len(indices), config.chunk_size):
-                chunk = [
-                    i
-                    for i in indices[start : start + config.chunk_size]
-                    if ("attribution", text_ids[i], method, seed) not in store
-                ]
-                if not chunk:
-                    continue
-                if method not in explainers:
-                    explainers[method] = make_explainer(
-                        method, adapter, **config.method_settings.get(method, {})
-                    )
-                progress.describe(f"{method} (seed {seed})" if seed != seed0 else method)
-                results = _explain_chunk(
-                    explainers[method],
-                    [texts[i] for i in chunk],
-                    [target_idx[i] for i in chunk],
-                    seed,
+        # Chunks are fixed slices of the texts, whatever is already done, and a chunk's records
+        # are written in one write: a resumed run computes whole chunks, batched exactly as an
+        # uninterrupted run (same batches, same floating point).
+        for start in range(0, len(texts), config.chunk_size):
+            chunk = list(range(start, min(start + config.chunk_size, len(texts))))
+            jobs = [
+                (m, sd, todo)
+                for m in config.methods
+                for sd in [seed0, *extra_seeds]
+                if (
+                    todo := [
+                        i
+                        for i in chunk
+                        if sd in seeds_of(m, i) and ("attribution", text_ids[i], m, sd) not in store
+                    ]
                 )
-                records = []
-                for i, (wa, error, seconds, batch) in zip(chunk, results, strict=True):
-                    base = {"text_id": text_ids[i], "method": method, "seed": seed}
-                    if wa is None:
-                        logger.warning("%s failed on text %s: %s", method, text_ids[i], error)
-                        records.append(
-                            {"kind": "error", **base, "seconds": seconds, "error": error}
+            ]
+            if not jobs and not (
+                config.faithfulness
+                and any(_pending_faithfulness(store, text_ids[i], config, []) for i in chunk)
+            ):
+                continue
+            records: list[dict[str, Any]] = []
+            with shared_predictions(adapter):
+                for method, seed, todo in jobs:
+                    if method not in explainers:
+                        explainers[method] = make_explainer(
+                            method, adapter, **config.method_settings.get(method, {})
                         )
-                    else:
-                        records.append(
-                            {
-                                "kind": "attribution",
-                                **base,
-                                "seconds": seconds,
-                                "batch": batch,
-                                "result": wa.to_dict(),
-                            }
-                        )
-                store.extend(records)  # one write: a chunk is saved whole or not at all
-                progress.step(len(chunk), method, text_ids[chunk[-1]])
-        if config.faithfulness:
-            progress.describe("faithfulness")
-            _score_faithfulness(adapter, texts, text_ids, target_idx, config, store, show_progress)
+                    progress.describe(f"{method} (seed {seed})" if seed != seed0 else method)
+                    results = _explain_chunk(
+                        explainers[method],
+                        [texts[i] for i in todo],
+                        [target_idx[i] for i in todo],
+                        seed,
+                    )
+                    for i, (wa, error, seconds, batch) in zip(todo, results, strict=True):
+                        base = {"text_id": text_ids[i], "method": method, "seed": seed}
+                        if wa is None:
+                            logger.warning("%s failed on text %s: %s", method, text_ids[i], error)
+                            records.append(
+                                {"kind": "error", **base, "seconds": seconds, "error": error}
+                            )
+                        else:
+                            records.append(
+                                {
+                                    "kind": "attribution",
+                                    **base,
+                                    "seconds": seconds,
+                                    "batch": batch,
+                                    "result": wa.to_dict(),
+                                }
+                            )
+                    progress.step(len(todo), method, text_ids[todo[-1]])
+                if config.faithfulness:
+                    progress.describe("faithfulness")
+                    records += _score_chunk(
+                        adapter, chunk, texts, text_ids, target_idx, config, store, records
+                    )
+            store.extend(records)  # one write: a chunk is saved whole or not at all
     finally:
         progress.close()
     return store
+
+
+@contextlib.contextmanager
+def shared_predictions(adapter: TextClassifierAdapter) -> Iterator[dict[str, int]]:
+    """Within the block, a token-id row the model already scored is not scored again.
+
+    Methods are run one after the other on the same chunk of texts, and several of them perturb
+    a text in the same way (the LIME variants with the same seed draw the same neighbourhood):
+    ``adapter.predict_ids`` (which ``predict_proba`` calls) is wrapped with a memo of the rows
+    evaluated in the block, keyed by the row and the output kind. The values are those the
+    adapter computed the first time. Yields counters ``{"requested", "evaluated"}``.
+
+    Examples::
+
+        >>> from captum_ext.harness.runner import shared_predictions
+        >>> with shared_predictions(adapter) as counts:  # doctest: +SKIP
+        ...     _ = adapter.predict_ids([[101, 2204, 102]]); _ = adapter.predict_ids([[101, 2204, 102]])
+        >>> counts  # doctest: +SKIP
+        {'requested': 2, 'evaluated': 1}
+    """
+    original = adapter.predict_ids
+    memo: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
+    counts = {"requested": 0, "evaluated": 0}
+
+    def predict_ids(
+        rows: Sequence[Sequence[int]], *, output: Output = "probs", show_progress: bool = False
+    ) -> np.ndarray:
+        keys = [(output, tuple(int(t) for t in r)) for r in rows]
+        new = list(dict.fromkeys(k for k in keys if k not in memo))
+        counts["requested"] += len(keys)
+        if new:
+            values = original([list(k[1]) for k in new], output=output, show_progress=show_progress)
+            memo.update(zip(new, values, strict=True))
+            counts["evaluated"] += len(new)
+        if not keys:
+            return original(rows, output=output, show_progress=show_progress)
+        return np.stack([memo[k] for k in keys])
+
+    adapter.predict_ids = predict_ids  # type: ignore[method-assign]
+    try:
+        yield counts
+    finally:
+        del adapter.predict_ids  # back to the class's method
 
 
 class _RowBatch:
@@ -452,60 +526,21 @@ def _random_seed(random_state: int, text_id: str) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
-def _score_faithfulness(
-    adapter: TextClassifierAdapter,
-    texts: list[str],
-    text_ids: list[str],
-    targets: list[int],
-    config: RunConfig,
-    store: ResultStore,
-    show_progress: bool,
-) -> None:
+def _pending_faithfulness(
+    store: ResultStore, tid: str, config: RunConfig, new_records: list[dict[str, Any]]
+) -> list[str]:
+    """What faithfulness still needs for one text: ``"random"`` and the methods with an
+    attribution (in the store or among ``new_records``; not an error) but no score yet."""
     seed0 = config.random_state
-    attributions: dict[tuple[str, str], dict[str, Any]] = {
-        (r["text_id"], r["method"]): r
-        for r in store.records("attribution")
-        if r.get("seed") == seed0
+    have = {
+        r["method"]
+        for r in [*store.records("attribution"), *new_records]
+        if r["kind"] == "attribution" and r["text_id"] == tid and r["seed"] == seed0
     }
-    references = {r["text_id"]: r for r in store.records("reference")}
-
-    def pending(i: int) -> list[str]:
-        tid = text_ids[i]
-        todo = [
-            m
-            for m in config.methods
-            if (tid, m) in attributions and ("faithfulness", tid, m, seed0) not in store
-        ]
-        if ("faithfulness", tid, "random", seed0) not in store:
-            todo.insert(0, "random")
-        return todo
-
-    chunks = []
-    for start in range(0, len(texts), config.chunk_size):  # fixed slices, as for attributions
-        todo = [
-            i
-            for i in range(start, min(start + config.chunk_size, len(texts)))
-            if text_ids[i] not in references or pending(i)
-        ]
-        if todo:
-            chunks.append(todo)
-    if show_progress and chunks:
-        from tqdm.auto import tqdm
-
-        chunks = tqdm(chunks, desc="faithfulness", unit="chunk")
-    for chunk in chunks:
-        _score_chunk(
-            adapter,
-            chunk,
-            texts,
-            text_ids,
-            targets,
-            config,
-            store,
-            attributions,
-            references,
-            pending,
-        )
+    todo = [m for m in config.methods if m in have and ("faithfulness", tid, m, seed0) not in store]
+    if ("faithfulness", tid, "random", seed0) not in store:
+        todo.insert(0, "random")
+    return todo
 
 
 def _score_chunk(
@@ -516,11 +551,18 @@ def _score_chunk(
     targets: list[int],
     config: RunConfig,
     store: ResultStore,
-    attributions: dict[tuple[str, str], dict[str, Any]],
-    references: dict[str, dict[str, Any]],
-    pending: Any,
-) -> None:
-    """Build every perturbed row of a chunk of texts, evaluate them in one call, then score."""
+    new_records: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Build every perturbed row of a chunk of texts, evaluate them in one call, and return the
+    ``reference`` and ``faithfulness`` records."""
+    seed0 = config.random_state
+    chunk_ids = {text_ids[i] for i in chunk}
+    attributions = {
+        (r["text_id"], r["method"]): r
+        for r in [*store.records("attribution"), *new_records]
+        if r["kind"] == "attribution" and r["seed"] == seed0 and r["text_id"] in chunk_ids
+    }
+    references = {r["text_id"]: r for r in store.records("reference") if r["text_id"] in chunk_ids}
     start = time.perf_counter()
     batch = _RowBatch()
     plans: list[tuple[int, dict[str, Any], list[tuple[str, Any]]]] = []
@@ -535,7 +577,7 @@ def _score_chunk(
             text_plan["loo_words"], loo_rows = leave_one_out_rows(ids, t2w)
             text_plan["loo"] = batch.add(loo_rows)
         items: list[tuple[str, Any]] = []
-        for m in pending(i):
+        for m in _pending_faithfulness(store, tid, config, new_records):
             if m == "random":
                 perms = random_rankings(
                     len(enc.words), config.n_random, _random_seed(config.random_state, tid)
@@ -553,7 +595,7 @@ def _score_chunk(
                 items.append((m, (wa, pr, batch.add(pr.all_rows()))))
         plans.append((i, text_plan, items))
     if not batch.rows:
-        return
+        return []
     batch.evaluate(adapter)
     seconds = (time.perf_counter() - start) / max(1, sum(len(items) for _, _, items in plans))
     out: list[dict[str, Any]] = []
@@ -601,7 +643,7 @@ def _score_chunk(
                     "metrics": metrics,
                 }
             )
-    store.extend(out)  # one write: a chunk is saved whole or not at all
+    return out
 
 
 def _mean_metrics(per: list[dict[str, Any]]) -> dict[str, Any]:

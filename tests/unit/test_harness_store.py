@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -73,9 +74,8 @@ def reference_rows(adapter, tmp_path_factory):
     return _rows(out / "records.jsonl")
 
 
-# 13 chunk writes in the reference run: 3 methods x 3 chunks of texts, 1 extra-seed chunk of
-# lime-official, 3 faithfulness chunks
-@pytest.mark.parametrize("kill_after", [0, 4, 10, 12])
+# 3 chunk writes in the reference run: texts 0-1, 2-3, 4
+@pytest.mark.parametrize("kill_after", [0, 1, 2])
 def test_resume_after_kill_gives_the_uninterrupted_rows(
     adapter, tmp_path, monkeypatch, reference_rows, kill_after
 ):
@@ -108,16 +108,16 @@ def test_resume_after_kill_gives_the_uninterrupted_rows(
     assert rows == reference_rows  # bit-identical numbers: the same batches were computed
 
 
-def test_reference_run_writes_13_chunks(adapter, tmp_path, monkeypatch):
+def test_reference_run_writes_one_record_batch_per_chunk(adapter, tmp_path, monkeypatch):
     sizes = []
     real_extend = ResultStore.extend
     monkeypatch.setattr(
         ResultStore, "extend", lambda self, recs: (sizes.append(len(recs)), real_extend(self, recs))
     )
     run_compare(TEXTS, adapter, out_dir=tmp_path, config=_config(), show_progress=False)
-    # attributions: chunks of 2, 2, 1 texts per method; lime's extra seed: 2 texts;
-    # faithfulness: per text 1 reference + random + 3 methods
-    assert sizes == [2, 2, 1] * 3 + [2] + [10, 10, 5]
+    # per text: 3 methods, 1 reference, 4 faithfulness scores (random + 3 methods); lime's
+    # extra seed on the first 2 texts
+    assert sizes == [2 * 8 + 2, 2 * 8, 8]
 
 
 def test_rerun_of_a_finished_run_computes_nothing(adapter, tmp_path, monkeypatch):
@@ -155,9 +155,9 @@ def test_a_torn_last_line_is_cut_and_recomputed(adapter, tmp_path, reference_row
     run_compare(TEXTS, adapter, out_dir=tmp_path, config=cfg, show_progress=False)
     path = tmp_path / "records.jsonl"
     lines = path.read_bytes().split(b"\n")[:-1]
-    # the last chunk (text 0004's faithfulness: 5 lines) torn in its first line, as a power
-    # loss during its write would leave it
-    keep = len(lines) - 5
+    # the last chunk (text 0004: 3 attributions, 1 reference, 4 scores) torn in its first line,
+    # as a power loss during its write would leave it
+    keep = len(lines) - 8
     torn = b"\n".join(lines[:keep]) + b"\n" + lines[keep][: len(lines[keep]) // 2]
     path.write_bytes(torn)
     assert len(ResultStore(path)) == keep
@@ -281,3 +281,27 @@ def test_resume_with_another_model_is_refused(adapter, tmp_path):
         with torch.no_grad():
             classifier.copy_(saved)
     assert model_fingerprint(adapter) == before
+
+
+def test_shared_predictions_scores_a_row_once(adapter):
+    from captum_ext.harness.runner import shared_predictions
+
+    rows = [adapter.encode(t).input_ids for t in TEXTS[:3]]
+    plain = adapter.predict_ids(rows)
+    before = adapter.n_forward_rows
+    with shared_predictions(adapter) as counts:
+        first = adapter.predict_ids(rows)
+        again = adapter.predict_ids([rows[1], rows[0]])
+        probs = adapter.predict_proba([TEXTS[2]])  # predict_proba goes through predict_ids
+        logits = adapter.predict_ids(rows[:1], output="logits")
+    assert counts == {"requested": 3 + 2 + 1 + 1, "evaluated": 3 + 1}
+    assert adapter.n_forward_rows - before == 4
+    np.testing.assert_array_equal(first, plain)
+    np.testing.assert_array_equal(again, plain[[1, 0]])
+    np.testing.assert_array_equal(probs, plain[[2]])
+    assert not np.allclose(logits, plain[:1])
+    assert "predict_ids" not in vars(adapter)  # the wrapper is gone after the block
+    with pytest.raises(_Killed):
+        with shared_predictions(adapter):
+            raise _Killed
+    assert "predict_ids" not in vars(adapter)
