@@ -419,7 +419,9 @@ def _html_page(
     parts.append(_html_table(summary.timing))
     parts.append(
         '<p class="note">Seconds per text (texts explained together in one batch share the '
-        "batch's time equally). Timings depend on the load of the machine.</p>"
+        "batch's time equally; a method that reuses perturbed texts another method had scored "
+        "in the same chunk is charged only for the new ones). Timings depend on the load of "
+        "the machine.</p>"
     )
 
     errors = summary.attributions[summary.attributions["error"].notna()]
