@@ -327,6 +327,11 @@ class RepresenterPoints(DataInfluence):
             target=classes,
             extras={
                 "alpha": self.alpha_[idx, classes[:, None]],
+                # with target="model" the weights follow the model's view of each training
+                # tweet (alpha_ic > 0 where the model leans to c), not necessarily its label
+                "train_predicted": np.asarray(self.adapter.labels, dtype=object)[
+                    self.train_probs_.argmax(axis=1)[idx]
+                ],
                 "model_prob": softmax(logits)[np.arange(len(classes)), classes],
                 "rebuilt_prob": rebuilt[np.arange(len(classes)), classes],
                 "settings": self.settings(),

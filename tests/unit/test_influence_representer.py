@@ -135,7 +135,12 @@ def test_explain_gives_a_table_with_training_texts_and_labels(fitted, planted):
         assert row.train_label == (
             "positive" if rp.train_dataset.labels[row.train_index] else "negative"
         )
+    predicted = rp.train_probs_.argmax(1)[res.indices]
+    np.testing.assert_array_equal(
+        res.extras["train_predicted"], np.array(["negative", "positive"])[predicted]
+    )
     d = res.to_dict()["results"][0]
+    assert d["proponents"][0]["train_predicted"] in ("negative", "positive")
     assert [p["rank"] for p in d["proponents"]] == [1, 2, 3]
     assert d["predicted"] in ("negative", "positive")
     np.testing.assert_allclose(res.captum().influence_scores.numpy(), res.scores)
