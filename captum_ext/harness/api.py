@@ -46,6 +46,15 @@ def load_texts(
 
     Returns:
         list of str
+
+    Examples::
+
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "tweets.txt")
+        >>> with open(path, "w") as f:
+        ...     _ = f.write("not bad at all\\n\\ni hate mondays\\n")
+        >>> load_texts(path)
+        ['not bad at all', 'i hate mondays']
     """
     return _load(data, n, random_state)[0]
 
