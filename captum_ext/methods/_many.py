@@ -1,8 +1,9 @@
-"""Shared preparation for methods that batch across texts (``explain_many`` overrides)."""
+"""Methods that explain many texts in one go: shared preparation and ``explain_many``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from abc import abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,8 +11,10 @@ import numpy as np
 from adapters.alignment import TextEncoding
 from adapters.hf import TextClassifierAdapter, validate_text
 from captum_ext.errors import InputError
+from captum_ext.methods.base import Scores, TextExplainer
+from captum_ext.result import WordAttribution
 
-__all__ = ["Prepared", "chunks", "prepare_many"]
+__all__ = ["BatchedTextExplainer", "Prepared", "prepare_many"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,54 @@ def prepare_many(
     ]
 
 
-def chunks(n: int, size: int) -> Iterator[range]:
-    """Consecutive index ranges of at most ``size`` covering ``range(n)``."""
-    for start in range(0, n, size):
-        yield range(start, min(n, start + size))
+class BatchedTextExplainer(TextExplainer):
+    """A deterministic method whose model calls can be shared by several texts.
+
+    Subclasses implement :meth:`_explain_batch` (texts in, one :class:`Scores` a text out) and
+    set ``texts_per_call``; :meth:`explain` is a batch of one, :meth:`explain_many` feeds the
+    texts ``texts_per_call`` at a time.
+    """
+
+    texts_per_call: int = 32
+
+    @abstractmethod
+    def _explain_batch(self, items: list[Prepared]) -> list[Scores]:
+        """Scores of several prepared texts, in order."""
+
+    def _explain(
+        self, encoding: TextEncoding, target: int, probs: np.ndarray, random_state: int | None
+    ) -> Scores:
+        return self._explain_batch([Prepared(encoding, probs, target)])[0]
+
+    def explain_many(
+        self,
+        texts: Sequence[str],
+        *,
+        targets: Sequence[int | str | None] | None = None,
+        random_state: int | None = None,
+        show_progress: bool = False,
+    ) -> list[WordAttribution]:
+        """Explain several texts, ``texts_per_call`` of them sharing the model calls.
+
+        Args:
+            texts (list of str): the texts.
+            targets (list, optional): a class index or label per text. Default: predicted classes
+            random_state (int, optional): unused (deterministic methods). Default: None
+            show_progress (bool, optional): show a progress bar. Default: False
+
+        Returns:
+            list of :class:`~captum_ext.result.WordAttribution`, one per text, in order.
+        """
+        prepared = prepare_many(self.adapter, texts, targets)
+        step = self.texts_per_call
+        starts = range(0, len(prepared), step)
+        if show_progress:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc=self.name, unit=f"{step} texts")
+        results: list[WordAttribution] = []
+        for start in starts:
+            part = prepared[start : start + step]
+            for p, scores in zip(part, self._explain_batch(part), strict=True):
+                results.append(self._pack(p.encoding, p.target, p.probs, scores, random_state))
+        return results

@@ -1,7 +1,7 @@
 """Attention as explanation: last-layer [CLS] attention and attention rollout.
 
 Both read the model's attention weights (eager attention, switched on by the adapter for the
-call) and score each token by how much the [CLS] position, whose final state feeds the classifier
+call, ``batch_size`` texts a forward pass through ``adapter.map_batches``) and score each token by how much the [CLS] position, whose final state feeds the classifier
 head, attends to it. They are magnitudes (``signed=False``) and do not depend on the class: the
 target is recorded in the result but changes nothing. Attention says where information is routed,
 not whether it raises or lowers a class (Jain & Wallace 2019, "Attention is not Explanation").
@@ -12,7 +12,6 @@ word and are dropped from the word scores, is reported as ``extras["special_toke
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,13 +19,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from adapters.alignment import TextEncoding
 from adapters.hf import TextClassifierAdapter
 from captum_ext.errors import InputError
-from captum_ext.methods._many import prepare_many
-from captum_ext.methods.base import Scores, TextExplainer
+from captum_ext.methods._many import BatchedTextExplainer, Prepared
+from captum_ext.methods.base import Scores
 from captum_ext.methods.registry import MethodSpec, register_method
-from captum_ext.result import WordAttribution
 
 __all__ = [
     "AttentionLastExplainer",
@@ -87,8 +84,8 @@ def attention_rollout(attentions: Tensor) -> Tensor:
     return rollout
 
 
-class _AttentionExplainer(TextExplainer):
-    """Shared code: one text through ``adapter.attentions``, many through ``map_batches``."""
+class _AttentionExplainer(BatchedTextExplainer):
+    """Shared code: eager attention, ``batch_size`` texts a forward pass through ``map_batches``."""
 
     signed = False
 
@@ -97,74 +94,33 @@ class _AttentionExplainer(TextExplainer):
             raise InputError(f"batch_size must be >= 1, got {batch_size}.")
         super().__init__(adapter, batch_size=batch_size, **kw)
         self.batch_size = batch_size
+        self.texts_per_call = batch_size * 4
 
     @staticmethod
     def _cls_scores(attentions: Tensor) -> Tensor:
         """``(batch, layers, heads, L, L)`` → ``(batch, L)`` token scores."""
         raise NotImplementedError
 
-    def _scores(self, encoding: TextEncoding, token_scores: np.ndarray) -> Scores:
-        special = [i for i, w in enumerate(encoding.token_to_word) if w is None]
-        return Scores(
-            token_scores=token_scores,
-            extras={"special_tokens_share": float(token_scores[special].sum())},
-        )
-
-    def _explain(
-        self, encoding: TextEncoding, target: int, probs: np.ndarray, random_state: int | None
-    ) -> Scores:
-        attentions = torch.from_numpy(self.adapter.attentions(encoding.text))[None]
-        return self._scores(encoding, self._cls_scores(attentions)[0].numpy())
-
-    def explain_many(
-        self,
-        texts: Sequence[str],
-        *,
-        targets: Sequence[int | str | None] | None = None,
-        random_state: int | None = None,
-        show_progress: bool = False,
-    ) -> list[WordAttribution]:
-        """Explain several texts, ``batch_size`` texts per forward pass.
-
-        Args:
-            texts (list of str): the texts.
-            targets (list, optional): a class index or label per text (recorded only).
-                Default: predicted classes
-            random_state (int, optional): unused (deterministic method). Default: None
-            show_progress (bool, optional): show a progress bar. Default: False
-
-        Returns:
-            list of :class:`~captum_ext.result.WordAttribution`, one per text, in order.
-        """
-        prepared = prepare_many(self.adapter, texts, targets)
-        if not prepared:
-            return []
-        width = max(len(p.encoding.input_ids) for p in prepared)
+    def _explain_batch(self, items: list[Prepared]) -> list[Scores]:
+        rows = [p.encoding.input_ids for p in items]
+        width = max(len(r) for r in rows)
         reduce = self._cls_scores
 
         def fn(model: nn.Module, ids: Tensor, mask: Tensor) -> Tensor:
             out = model(input_ids=ids, attention_mask=mask, output_attentions=True)
             scores = reduce(torch.stack(out.attentions, dim=1).double())
-            return F.pad(scores, (0, width - scores.shape[1]))  # one width for every batch
+            # padded positions get exactly zero attention; pad every batch to one width
+            return F.pad(scores, (0, width - scores.shape[1]))
 
         with self.adapter.eager_attention():
-            token_scores = self.adapter.map_batches(
-                [p.encoding.input_ids for p in prepared],
-                fn,
-                batch_size=self.batch_size,
-                show_progress=show_progress,
-                desc=self.name,
-            )
-        return [
-            self._pack(
-                p.encoding,
-                p.target,
-                p.probs,
-                self._scores(p.encoding, ts[: len(p.encoding.input_ids)].astype(np.float64)),
-                random_state,
-            )
-            for p, ts in zip(prepared, token_scores, strict=True)
-        ]
+            token_scores = self.adapter.map_batches(rows, fn, batch_size=self.batch_size)
+        out = []
+        for p, row_scores in zip(items, token_scores, strict=True):
+            ts = row_scores[: len(p.encoding.input_ids)].astype(np.float64)
+            special = [i for i, w in enumerate(p.encoding.token_to_word) if w is None]
+            share = float(ts[special].sum())
+            out.append(Scores(token_scores=ts, extras={"special_tokens_share": share}))
+        return out
 
 
 class AttentionLastExplainer(_AttentionExplainer):

@@ -23,7 +23,7 @@ replaced by the given tensor (a forward hook, as Captum's own layer methods do).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -34,10 +34,9 @@ from torch import Tensor
 from adapters.alignment import TextEncoding
 from adapters.hf import Output, TextClassifierAdapter
 from captum_ext.errors import InputError
-from captum_ext.methods._many import Prepared, prepare_many
+from captum_ext.methods._many import BatchedTextExplainer, Prepared
 from captum_ext.methods.base import Scores, TextExplainer
 from captum_ext.methods.registry import MethodSpec, register_method
-from captum_ext.result import WordAttribution
 
 __all__ = [
     "InputXGradientExplainer",
@@ -90,7 +89,7 @@ def embedding_forward_func(
     return f
 
 
-class _LayerGradientExplainer(TextExplainer):
+class _LayerGradientExplainer(BatchedTextExplainer):
     """Captum ``LayerGradientXActivation`` on the embedding layer, batched across texts."""
 
     multiply_by_inputs: bool = False
@@ -109,6 +108,7 @@ class _LayerGradientExplainer(TextExplainer):
         super().__init__(adapter, output=output, batch_size=batch_size, **kw)
         self.output = output
         self.batch_size = batch_size
+        self.texts_per_call = batch_size * 4  # enough rows for length-sorting to pay off
         self._layer_attr = LayerGradientXActivation(
             adapter.forward_func(output),
             adapter.embedding_layer,
@@ -119,65 +119,21 @@ class _LayerGradientExplainer(TextExplainer):
         """``(batch, L, H)`` layer attributions → ``(batch, L)`` token scores."""
         raise NotImplementedError
 
-    def _token_scores(
-        self, rows: Sequence[Sequence[int]], targets: Sequence[int]
-    ) -> list[np.ndarray]:
-        """Token scores of many id rows (length-sorted padded batches from the adapter)."""
-        out: list[np.ndarray] = [np.empty(0)] * len(rows)
+    def _explain_batch(self, items: list[Prepared]) -> list[Scores]:
+        rows = [p.encoding.input_ids for p in items]
+        out: list[Scores] = [Scores()] * len(rows)
+        # length-sorted padded batches with an attention mask: each row's gradient is its own
         for idx, ids, mask in self.adapter.iter_batches(rows, self.batch_size):
             with torch.enable_grad():
                 attributions = self._layer_attr.attribute(
                     ids,
-                    target=[int(targets[i]) for i in idx],
+                    target=[items[i].target for i in idx],
                     additional_forward_args=(mask,),
                 )
             scores = self._reduce(attributions.detach()).cpu().numpy().astype(np.float64)
             for j, i in enumerate(idx):
-                out[i] = scores[j, : len(rows[i])]
+                out[i] = Scores(token_scores=scores[j, : len(rows[i])])
         return out
-
-    def _explain(
-        self, encoding: TextEncoding, target: int, probs: np.ndarray, random_state: int | None
-    ) -> Scores:
-        return Scores(token_scores=self._token_scores([encoding.input_ids], [target])[0])
-
-    def explain_many(
-        self,
-        texts: Sequence[str],
-        *,
-        targets: Sequence[int | str | None] | None = None,
-        random_state: int | None = None,
-        show_progress: bool = False,
-    ) -> list[WordAttribution]:
-        """Explain several texts, ``batch_size`` texts per backward pass.
-
-        Args:
-            texts (list of str): the texts.
-            targets (list, optional): a class index or label per text. Default: predicted classes
-            random_state (int, optional): unused (deterministic method). Default: None
-            show_progress (bool, optional): show a progress bar. Default: False
-
-        Returns:
-            list of :class:`~captum_ext.result.WordAttribution`, one per text, in order.
-        """
-        prepared = prepare_many(self.adapter, texts, targets)
-        results: list[WordAttribution] = []
-        step = self.batch_size * 4  # enough rows per call for length-sorting to pay off
-        starts = range(0, len(prepared), step)
-        if show_progress:
-            from tqdm.auto import tqdm
-
-            starts = tqdm(starts, desc=self.name, unit=f"{step} texts")
-        for start in starts:
-            part: list[Prepared] = prepared[start : start + step]
-            token_scores = self._token_scores(
-                [p.encoding.input_ids for p in part], [p.target for p in part]
-            )
-            for p, ts in zip(part, token_scores, strict=True):
-                results.append(
-                    self._pack(p.encoding, p.target, p.probs, Scores(token_scores=ts), random_state)
-                )
-        return results
 
 
 class SaliencyExplainer(_LayerGradientExplainer):

@@ -10,10 +10,9 @@ import numpy as np
 from adapters.alignment import TextEncoding
 from adapters.hf import Output, TextClassifierAdapter
 from captum_ext.errors import InputError
-from captum_ext.methods._many import prepare_many
-from captum_ext.methods.base import Scores, TextExplainer
+from captum_ext.methods._many import BatchedTextExplainer, Prepared
+from captum_ext.methods.base import Scores
 from captum_ext.methods.registry import MethodSpec, register_method
-from captum_ext.result import WordAttribution
 
 __all__ = ["OCCLUSION_MODES", "OcclusionExplainer", "occlude_word"]
 
@@ -40,7 +39,7 @@ def occlude_word(
     return [replacement_id if i in pos else int(t) for i, t in enumerate(input_ids)]
 
 
-class OcclusionExplainer(TextExplainer):
+class OcclusionExplainer(BatchedTextExplainer):
     """Leave-one-out occlusion over words (Li et al. 2016, https://arxiv.org/abs/1612.08220).
 
     For each word ``w`` the text is evaluated once more with ``w`` taken out, and its score is
@@ -107,59 +106,23 @@ class OcclusionExplainer(TextExplainer):
             occlude_word(encoding.input_ids, pos, self.mode, self._replacement) for pos in positions
         ]
 
-    def _scores(self, encoding: TextEncoding, target: int, outputs: np.ndarray) -> Scores:
-        """``outputs``: the original row then the occluded rows."""
-        word_scores = np.zeros(len(encoding.words))
-        n = encoding.n_words_kept
-        word_scores[:n] = outputs[0, target] - outputs[1 : n + 1, target]
-        return Scores(word_scores=word_scores, extras={"full_output": float(outputs[0, target])})
-
-    def _explain(
-        self, encoding: TextEncoding, target: int, probs: np.ndarray, random_state: int | None
-    ) -> Scores:
-        rows = [encoding.input_ids, *self.occluded_rows(encoding)]
-        return self._scores(encoding, target, self.adapter.predict_ids(rows, output=self.output))
-
-    def explain_many(
-        self,
-        texts: Sequence[str],
-        *,
-        targets: Sequence[int | str | None] | None = None,
-        random_state: int | None = None,
-        show_progress: bool = False,
-    ) -> list[WordAttribution]:
-        """Explain several texts, the occlusions of ``texts_per_call`` texts in one batched call.
-
-        Args:
-            texts (list of str): the texts.
-            targets (list, optional): a class index or label per text. Default: predicted classes
-            random_state (int, optional): unused (deterministic method). Default: None
-            show_progress (bool, optional): show a progress bar. Default: False
-
-        Returns:
-            list of :class:`~captum_ext.result.WordAttribution`, one per text, in order.
-        """
-        prepared = prepare_many(self.adapter, texts, targets)
-        results: list[WordAttribution] = []
-        starts = range(0, len(prepared), self.texts_per_call)
-        if show_progress:
-            from tqdm.auto import tqdm
-
-            starts = tqdm(starts, desc=self.name, unit=f"{self.texts_per_call} texts")
-        for start in starts:
-            part = prepared[start : start + self.texts_per_call]
-            rows: list[list[int]] = []
-            bounds: list[tuple[int, int]] = []
-            for p in part:
-                first = len(rows)
-                rows.append(p.encoding.input_ids)
-                rows.extend(self.occluded_rows(p.encoding))
-                bounds.append((first, len(rows)))
-            outputs = self.adapter.predict_ids(rows, output=self.output)
-            for p, (a, b) in zip(part, bounds, strict=True):
-                scores = self._scores(p.encoding, p.target, outputs[a:b])
-                results.append(self._pack(p.encoding, p.target, p.probs, scores, random_state))
-        return results
+    def _explain_batch(self, items: list[Prepared]) -> list[Scores]:
+        # every text's original row and occluded rows in one batched, de-duplicated call
+        rows: list[list[int]] = []
+        bounds: list[tuple[int, int]] = []
+        for p in items:
+            first = len(rows)
+            rows.append(p.encoding.input_ids)
+            rows.extend(self.occluded_rows(p.encoding))
+            bounds.append((first, len(rows)))
+        outputs = self.adapter.predict_ids(rows, output=self.output)
+        scores = []
+        for p, (a, b) in zip(items, bounds, strict=True):
+            full = outputs[a, p.target]
+            word_scores = np.zeros(len(p.encoding.words))
+            word_scores[: b - a - 1] = full - outputs[a + 1 : b, p.target]
+            scores.append(Scores(word_scores=word_scores, extras={"full_output": float(full)}))
+        return scores
 
 
 register_method(
