@@ -153,13 +153,16 @@ def configs(adapter) -> dict[str, Any]:
     return {
         # LIME-compatible features/estimand with official LIME's own draws
         "compat": TextLime.lime_compatible(adapter),
-        # LIME-compatible features/estimand, our low-variance sampler: the "fewer samples" mode
-        "compat-kernel": TextLime.lime_compatible(adapter, sampler="kernel"),
+        # LIME-compatible features/estimand, our low-variance sampler and GREG estimator: the
+        # "fewer samples" mode
+        "compat-kernel": TextLime.lime_compatible(adapter, sampler="kernel", estimator="greg"),
+        # ablation: the sampler alone (ordinary fit)
+        "compat-kernel-direct": TextLime.lime_compatible(adapter, sampler="kernel"),
         # the `lime` method's defaults: the adapter's words (punctuation too), positional
         "default": TextLime(adapter),
         # the fewer-samples mode on log-odds (not squashed by a saturated model)
         "compat-kernel-logodds": TextLime.lime_compatible(
-            adapter, sampler="kernel", output="log_odds"
+            adapter, sampler="kernel", estimator="greg", output="log_odds"
         ),
     }
 
@@ -465,8 +468,9 @@ def section_stability(args, adapter, model_name) -> dict:
         "seeds": len(seeds),
         "n_tweets": len(rows),
         "ours_configs": {
-            "compat-kernel": "TextLime.lime_compatible(adapter, sampler='kernel')",
-            "compat-kernel-logodds": "... sampler='kernel', output='log_odds'",
+            "compat-kernel": "TextLime.lime_compatible(adapter, sampler='kernel', estimator='greg')",
+            "compat-kernel-direct": "TextLime.lime_compatible(adapter, sampler='kernel')",
+            "compat-kernel-logodds": "... sampler='kernel', estimator='greg', output='log_odds'",
         },
         "summary": summary,
         "tweets": rows,
@@ -615,7 +619,9 @@ def main() -> None:
     args.naive_samples = [100, 200, 400] if full else [50, 100]
     args.naive_memory_gb = 8.0
     args.stability_configs = (
-        ["compat-kernel", "compat-kernel-logodds"] if full else ["compat-kernel"]
+        ["compat-kernel", "compat-kernel-direct", "compat-kernel-logodds"]
+        if full
+        else ["compat-kernel"]
     )
     args.stability_grid = (
         [50, 100, 200, 400, 800, 1600, 3200, 6400] if full else [50, 100, 200, 400]
