@@ -57,14 +57,23 @@ def test_representer_is_faithful_on_held_out_tweets(real_adapter, data, cache):
     report = rp.fidelity(held_out=test.texts)
     assert report["held_out"]["pearson"] >= 0.99, report
     assert report["held_out"]["agreement"] >= 0.98, report
-    # fitted to the labels, a clearly positive tweet rests on positively labelled tweets and
-    # is opposed by negatively labelled ones (that the model sees as positive)
+    # fitted to the labels, alpha_i is proportional to (y_i - p_i): a clearly positive tweet rests
+    # on positively labelled tweets the model agrees with, and its opponents are training tweets
+    # whose label the model rejects (negatively labelled ones it sees as positive, or positively
+    # labelled ones it sees as negative that lie on the other side of the feature space). So the
+    # opponents' labels are mixed, but the model disagrees with nearly all of them, far above the
+    # base rate of disagreement on the training sample.
     rp_labels = RepresenterPoints(real_adapter, train, target="labels", cache_dir=cache)
     pro = rp_labels.explain([EXAMPLE_TWEETS[1]], k=10)
     opp = rp_labels.explain([EXAMPLE_TWEETS[1]], k=10, proponents=False)
     assert pro.predicted[0] == 1
     assert train.labels[pro.indices[0]].mean() >= 0.8
-    assert train.labels[opp.indices[0]].mean() <= 0.2
+    assert (opp.scores[0] < 0).all()
+    train_pred = real_adapter.predict_proba(list(train.texts)).argmax(1)
+    rejected = train_pred != train.labels
+    assert rejected[opp.indices[0]].mean() >= 0.8
+    assert rejected[pro.indices[0]].mean() <= 0.2
+    assert rejected.mean() <= 0.3  # the base rate the opponents are compared with
 
 
 def test_knn_neighbours_support_the_prediction(real_adapter, data, cache):
