@@ -71,3 +71,15 @@ def make_tiny_bert(
 def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random 2-class BERT checkpoint directory (session-wide, read-only by convention)."""
     return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
+
+
+@pytest.fixture(scope="module")
+def adapter(tiny_bert_dir):
+    """The tiny random BERT (default SDPA attention) behind an adapter, max_length 64.
+
+    A module that needs another adapter (another ``max_length``, eager attention) defines its
+    own ``adapter`` fixture, which takes precedence in that module.
+    """
+    from adapters import TextClassifierAdapter
+
+    return TextClassifierAdapter.from_pretrained(tiny_bert_dir, max_length=64)

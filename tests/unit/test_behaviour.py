@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from internals_fixtures import one_thread  # noqa: F401 (autouse fixture)
+from shared_fixtures import one_thread  # noqa: F401 (autouse fixture)
 from torch import nn
 
 from adapters import TextClassifierAdapter

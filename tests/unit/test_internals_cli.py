@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from internals_fixtures import one_thread  # noqa: F401 (autouse fixture)
+from shared_fixtures import one_thread  # noqa: F401 (autouse fixture)
 
 from captum_ext.cli import main
 

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from internals_fixtures import one_thread  # noqa: F401 (autouse fixture)
+from shared_fixtures import one_thread  # noqa: F401 (autouse fixture)
 
 from adapters import TextClassifierAdapter
 from captum_ext.errors import InputError

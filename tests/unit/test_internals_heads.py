@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
-from internals_fixtures import one_thread  # noqa: F401 (autouse fixture)
+from shared_fixtures import one_thread  # noqa: F401 (autouse fixture)
 
 from adapters import TextClassifierAdapter
 from captum_ext.errors import InputError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from internals_fixtures import one_thread  # noqa: F401 (autouse fixture)
+from shared_fixtures import one_thread  # noqa: F401 (autouse fixture)
 
 from adapters import TextClassifierAdapter
 from captum_ext.errors import InputError

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from shared_fixtures import one_thread  # noqa: F401 (autouse fixture)
+from transformers import AutoModelForSequenceClassification
 
-from adapters import TextClassifierAdapter
 from captum_ext.aggregation import aggregate_to_words
 from captum_ext.errors import InputError
 from captum_ext.methods import get_method, make_explainer
@@ -17,23 +17,6 @@ TEXTS = [
     "wow",
     "@CynthiaLasVegas Thanks so much!!! Really appreciate that",
 ]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # on a loaded 2-core machine OpenMP's spin-waiting makes 2 threads far slower than 1
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def adapter(tiny_bert_dir):
-    # the default (SDPA) attention: the methods must switch to eager themselves
-    model = AutoModelForSequenceClassification.from_pretrained(tiny_bert_dir)
-    tok = AutoTokenizer.from_pretrained(tiny_bert_dir)
-    return TextClassifierAdapter(model, tok, max_length=64)
 
 
 @pytest.fixture(scope="module")

@@ -9,30 +9,13 @@ import pytest
 import torch
 from captum._utils.models.linear_model import SkLearnRidge
 from captum.attr import KernelShap, Lime
+from shared_fixtures import one_thread  # noqa: F401 (autouse fixture)
 from sklearn.metrics.pairwise import cosine_distances
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from adapters import TextClassifierAdapter
 from captum_ext.errors import InputError
 from captum_ext.methods import get_method, make_explainer
 
 TEXT = "just got home from dinner  best dinner i have had in a long time! =("
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # on a loaded 2-core machine OpenMP's spin-waiting makes 2 threads far slower than 1
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def adapter(tiny_bert_dir):
-    model = AutoModelForSequenceClassification.from_pretrained(tiny_bert_dir)
-    tok = AutoTokenizer.from_pretrained(tiny_bert_dir)
-    return TextClassifierAdapter(model, tok, max_length=64)
 
 
 def official_lime_kernel(_inp, _pert, sample, **_):

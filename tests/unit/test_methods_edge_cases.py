@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
+from shared_fixtures import one_thread  # noqa: F401 (autouse fixture)
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from adapters import TextClassifierAdapter
@@ -22,15 +22,6 @@ SMALL = {
     "attention-rollout": {},
 }
 TRICKY = "@user don't  go 😀 http://x.co café café"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # on a loaded 2-core machine OpenMP's spin-waiting makes 2 threads far slower than 1
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

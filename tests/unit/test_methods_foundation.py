@@ -7,22 +7,13 @@ import json
 
 import numpy as np
 import pytest
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from adapters import TextClassifierAdapter
 from captum_ext.aggregation import aggregate_to_words
 from captum_ext.errors import InputError, UnknownMethodError
 from captum_ext.methods import get_method, list_methods, make_explainer
 from captum_ext.result import WordAttribution
 
 TEXT = "just got home from dinner  best dinner i have had in a long time! =("
-
-
-@pytest.fixture(scope="module")
-def adapter(tiny_bert_dir):
-    model = AutoModelForSequenceClassification.from_pretrained(tiny_bert_dir)
-    tok = AutoTokenizer.from_pretrained(tiny_bert_dir)
-    return TextClassifierAdapter(model, tok, max_length=64)
 
 
 def test_registry_lists_foundation_methods():

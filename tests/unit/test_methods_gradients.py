@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from shared_fixtures import one_thread  # noqa: F401 (autouse fixture)
 
-from adapters import TextClassifierAdapter
 from captum_ext.aggregation import aggregate_to_words
 from captum_ext.errors import InputError
 from captum_ext.methods import get_method, make_explainer
@@ -17,23 +16,6 @@ TEXTS = [
     "wow",
     "@CynthiaLasVegas Thanks so much!!! Really appreciate that",
 ]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # tiny models gain nothing from 2 threads, and on a loaded 2-core machine OpenMP's
-    # spin-waiting makes 2 threads up to 100x slower than 1
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def adapter(tiny_bert_dir):
-    model = AutoModelForSequenceClassification.from_pretrained(tiny_bert_dir)
-    tok = AutoTokenizer.from_pretrained(tiny_bert_dir)
-    return TextClassifierAdapter(model, tok, max_length=64)
 
 
 def autograd_grads(adapter, text, target, output="probs", noise=None):

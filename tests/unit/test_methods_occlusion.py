@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from shared_fixtures import one_thread  # noqa: F401 (autouse fixture)
 
 from adapters import TextClassifierAdapter
 from captum_ext.errors import InputError
@@ -18,22 +18,6 @@ TEXTS = [
     "I'm so scared of change, that I keep overthinking everything.",
     "@CynthiaLasVegas Thanks so much!!! Really appreciate that",
 ]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # on a loaded 2-core machine OpenMP's spin-waiting makes 2 threads far slower than 1
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def adapter(tiny_bert_dir):
-    model = AutoModelForSequenceClassification.from_pretrained(tiny_bert_dir)
-    tok = AutoTokenizer.from_pretrained(tiny_bert_dir)
-    return TextClassifierAdapter(model, tok, max_length=64)
 
 
 def model_probs(adapter, ids: list[int]) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from shared_fixtures import one_thread  # noqa: F401 (autouse fixture)
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from adapters import TextClassifierAdapter
@@ -17,15 +18,6 @@ from captum_ext.methods import get_method, list_methods, make_explainer
 
 FILLER = "the a day home work time dinner night people today really just got went back still"
 PLANTED = "great"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # on a loaded 2-core machine OpenMP's spin-waiting makes 2 threads far slower than 1
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def planted_texts(rng: np.random.Generator, n: int) -> tuple[list[str], list[int]]:

@@ -9,7 +9,6 @@ import pytest
 import torch
 from captum.attr import visualization as captum_viz
 
-from adapters import TextClassifierAdapter
 from captum_ext.errors import InputError
 from captum_ext.methods import make_explainer
 from captum_ext.result import WordAttribution
@@ -17,11 +16,6 @@ from captum_ext.viz.captum_interop import to_visualization_record, visualize_tex
 
 EVIL = "lol <script>alert(1)</script> and <img src=x onerror=alert(1)> ok"
 LABELS = ("negative", "positive")
-
-
-@pytest.fixture(scope="module")
-def adapter(tiny_bert_dir):
-    return TextClassifierAdapter.from_pretrained(tiny_bert_dir, max_length=64)
 
 
 @pytest.fixture(scope="module")

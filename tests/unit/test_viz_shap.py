@@ -11,18 +11,12 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import shap  # noqa: E402
 
-from adapters import TextClassifierAdapter  # noqa: E402
 from captum_ext.errors import InputError  # noqa: E402
 from captum_ext.result import WordAttribution  # noqa: E402
 from captum_ext.viz.shap_interop import base_value, text_pieces, to_shap_explanation  # noqa: E402
 
 EVIL = "lol <script>alert(1)</script> and <img src=x onerror=alert(1)> ok"
 LABELS = ("negative", "positive")
-
-
-@pytest.fixture(scope="module")
-def adapter(tiny_bert_dir):
-    return TextClassifierAdapter.from_pretrained(tiny_bert_dir, max_length=64)
 
 
 @pytest.fixture(autouse=True)
