@@ -2,14 +2,17 @@
 
 Usage (heavy parts under the shared CPU lock)::
 
-    flock /tmp/cpu.lock .venv/bin/python benchmarks/bench_influence.py mislabeled
+    flock /tmp/cpu.lock .venv/bin/python benchmarks/bench_influence.py mislabeled [--cross-fit 2,4]
     flock /tmp/cpu.lock .venv/bin/python benchmarks/bench_influence.py fit-time
     flock /tmp/cpu.lock .venv/bin/python benchmarks/bench_influence.py knn-time
     flock /tmp/cpu.lock .venv/bin/python benchmarks/bench_influence.py fidelity
 
 ``mislabeled`` flips the labels of 5% of a 10,000-tweet Sentiment140 training sample, fine-tunes
 the default encoder on it once (cached in the user cache, outside the repository), caches the
-head-input features and ranks the training tweets by each audit signal.
+head-input features and ranks the training tweets by each audit signal. ``--cross-fit K[,K...]``
+adds ``out_of_sample_finetuned``: the same fine-tuning recipe on K folds (each tweet predicted by
+a model that never saw it; fold models cached in the user cache), alone and in ``combined``.
+Results: ``benchmarks/results/influence_mislabeled.json`` (written after every K).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ N_HELD_OUT = 2_000
 SEED = 0
 MAX_LENGTH = 64
 FRACTIONS = (0.01, 0.025, 0.05, 0.10)
+RESULTS_NAME = "influence_mislabeled"
 
 
 def bench_dir() -> Path:
@@ -83,10 +87,107 @@ def _adapter(model_dir: Path):
     return TextClassifierAdapter.from_pretrained(model_dir, max_length=MAX_LENGTH, batch_size=64)
 
 
-def bench_mislabeled(seed: int = SEED) -> dict:
-    """Precision of each audit signal in the top 5% (and 10%) of the flipped training sample."""
-    from captum_ext.influence import MislabelAudit, RepresenterPoints, precision_at
+def _precisions(scores: np.ndarray, flipped: np.ndarray) -> dict:
+    from captum_ext.influence import precision_at
 
+    return {f"precision_top{f * 100:g}": precision_at(scores, flipped, f) for f in FRACTIONS}
+
+
+def _cleanlab(labels: np.ndarray, probs: np.ndarray, flipped: np.ndarray) -> dict:
+    """cleanlab's label quality ranking and ``find_label_issues`` on out-of-sample probabilities."""
+    from cleanlab.filter import find_label_issues
+    from cleanlab.rank import get_label_quality_scores
+
+    quality = get_label_quality_scores(labels, probs)
+    issues = find_label_issues(labels, probs)
+    return {
+        "quality": _precisions(-quality, flipped),
+        "find_label_issues": {
+            "n_flagged": int(issues.sum()),
+            "precision": float(flipped[issues].mean()) if issues.any() else None,
+            "recall": float(issues[flipped].mean()),
+        },
+    }
+
+
+def bench_cross_fit(audit, noisy, flipped, clean, k: int, seed: int, precision: str) -> dict:
+    """``out_of_sample_finetuned`` with ``k`` folds: fine-tune (cached) and score."""
+    from captum_ext.influence import MislabelAudit, cross_fit_finetune, rank_average
+
+    t0 = time.perf_counter()
+    cf = cross_fit_finetune(
+        noisy,
+        n_folds=k,
+        random_state=seed,
+        max_length=MAX_LENGTH,
+        batch_size=32,
+        epochs=1,
+        precision=precision,  # the recipe of the audited model
+        num_threads=1,
+        cache_dir=bench_dir() / "crossfit",
+        show_progress=True,
+    )
+    cf_seconds = time.perf_counter() - t0
+    # the product path: MislabelAudit with the precomputed probabilities (same cached features)
+    both = MislabelAudit(
+        audit.adapter,
+        noisy,
+        cache_dir=bench_dir() / "features",
+        features=audit.representer.train_features_,
+        finetuned_probs=cf.probs,
+    ).fit()
+    labels = noisy.labels
+    rows = np.arange(len(labels))
+    pred = cf.probs.argmax(1)
+    fold_metrics = [
+        json.loads((d / "metrics.json").read_text(encoding="utf-8")) for d in cf.model_dirs
+    ]
+    out: dict = {
+        "n_folds": k,
+        "signals": {
+            "out_of_sample_finetuned": _precisions(
+                both.scores_["out_of_sample_finetuned"], flipped
+            ),
+            "combined (4 signals)": _precisions(both.scores_["combined"], flipped),
+        },
+        # not shipped: pairs, to see what the fold models add to each in-sample signal
+        "ablations": {
+            "out_of_sample_finetuned + representer": _precisions(
+                rank_average(both.scores_["out_of_sample_finetuned"], both.scores_["representer"]),
+                flipped,
+            ),
+            "out_of_sample_finetuned + knn": _precisions(
+                rank_average(both.scores_["out_of_sample_finetuned"], both.scores_["knn"]), flipped
+            ),
+        },
+        "fold_models": {
+            "accuracy_vs_clean_labels": float((pred == clean.labels).mean()),
+            "accuracy_vs_noisy_labels": float((pred == labels).mean()),
+            "predicts_flipped_label_of_flipped": float((pred[flipped] == labels[flipped]).mean()),
+            "mean_p_given_label_flipped": float(cf.probs[rows, labels][flipped].mean()),
+            "train_sizes": [m["sizes"]["train"] for m in fold_metrics],
+            "finetune_cpu_seconds": [m["timing"].get("cpu_seconds") for m in fold_metrics],
+            "finetune_wall_seconds": [m["timing"]["wall_seconds"] for m in fold_metrics],
+            "resumed_from_step": [m["resumed_from_step"] for m in fold_metrics],
+        },
+        "seconds_this_run": round(cf_seconds, 1),
+        "fine_tuned_this_run": cf.n_finetuned,
+        "run_dir": str(cf.run_dir),
+    }
+    try:
+        out["cleanlab"] = _cleanlab(labels, cf.probs, flipped)
+    except ImportError:
+        out["cleanlab"] = "not installed"
+    return out
+
+
+def bench_mislabeled(seed: int = SEED, cross_fit: tuple[int, ...] = ()) -> dict:
+    """Precision of each audit signal in the top 5% (and 10%) of the flipped training sample."""
+    from _common import write_results
+
+    from captum_ext.influence import MislabelAudit, RepresenterPoints
+
+    t_start = time.perf_counter()
     noisy, flipped, clean, held_out = flip_data(seed)
     model_dir = prepare_flip_model(seed)
     adapter = _adapter(model_dir)
@@ -103,9 +204,7 @@ def bench_mislabeled(seed: int = SEED) -> dict:
     scores["random"] = rng.random(len(labels))
     report: dict = {"n_train": len(noisy), "n_flipped": int(flipped.sum()), "signals": {}}
     for name, sc in scores.items():
-        report["signals"][name] = {
-            f"precision_top{f * 100:g}": precision_at(sc, flipped, f) for f in FRACTIONS
-        }
+        report["signals"][name] = _precisions(sc, flipped)
     # what outranks the flips: the top-ranked tweets that were not flipped (Sentiment140's own
     # emoticon labels are often wrong)
     top = audit.ranking("combined")[: int(0.05 * len(labels))]
@@ -116,19 +215,9 @@ def bench_mislabeled(seed: int = SEED) -> dict:
     ][:8]
     # cleanlab on the same cross-fitted out-of-sample probabilities
     try:
-        from cleanlab.filter import find_label_issues
-        from cleanlab.rank import get_label_quality_scores
-
-        quality = get_label_quality_scores(labels, audit.oos_probs_)
-        issues = find_label_issues(labels, audit.oos_probs_)
-        report["signals"]["cleanlab_quality"] = {
-            f"precision_top{f * 100:g}": precision_at(-quality, flipped, f) for f in FRACTIONS
-        }
-        report["cleanlab_find_label_issues"] = {
-            "n_flagged": int(issues.sum()),
-            "precision": float(flipped[issues].mean()) if issues.any() else None,
-            "recall": float(issues[flipped].mean()),
-        }
+        lab = _cleanlab(labels, audit.oos_probs_, flipped)
+        report["signals"]["cleanlab_quality"] = lab["quality"]
+        report["cleanlab_find_label_issues"] = lab["find_label_issues"]
     except ImportError:
         report["cleanlab"] = "not installed"
     # held-out accuracy (clean labels) and representer fidelity
@@ -148,6 +237,16 @@ def bench_mislabeled(seed: int = SEED) -> dict:
     }
     report["audit_seconds"] = round(audit_seconds, 1)
     report["model_dir"] = str(model_dir)
+    report["cross_fit"] = {}
+    metrics = json.loads((model_dir / "metrics.json").read_text(encoding="utf-8"))
+    for k in cross_fit:
+        write_results(RESULTS_NAME, report | {"wall_seconds": time.perf_counter() - t_start})
+        report["cross_fit"][f"K={k}"] = bench_cross_fit(
+            audit, noisy, flipped, clean, k, seed, metrics["hyperparameters"]["precision"]
+        )
+        print(json.dumps(report["cross_fit"][f"K={k}"]), file=sys.stderr)
+    report["wall_seconds"] = round(time.perf_counter() - t_start, 1)
+    write_results(RESULTS_NAME, report)
     return report
 
 
@@ -323,6 +422,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--model", default=None, help="fidelity: model directory (default model)")
     parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default 1)")
+    parser.add_argument(
+        "--cross-fit",
+        default="",
+        metavar="K[,K...]",
+        help="mislabeled: also fine-tune on K folds for out_of_sample_finetuned, e.g. 2,4 "
+        "(K-1 fine-tunings of the 10,000 tweets each; cached)",
+    )
     args = parser.parse_args(argv)
     import torch
     from threadpoolctl import threadpool_limits
@@ -332,7 +438,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.what == "prepare":
         print(json.dumps({"model_dir": str(prepare_flip_model())}))
     elif args.what == "mislabeled":
-        print(json.dumps(bench_mislabeled(), indent=1))
+        ks = tuple(int(k) for k in args.cross_fit.split(",") if k.strip())
+        print(json.dumps(bench_mislabeled(cross_fit=ks), indent=1))
     elif args.what == "fit-time":
         print(json.dumps(bench_fit_time(), indent=1))
     elif args.what == "knn-time":

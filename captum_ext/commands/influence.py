@@ -4,7 +4,8 @@
 on (representer proponents and opponents, or nearest neighbours with their labels);
 ``audit --data PATH --method representer|knn|out_of_sample|combined`` ranks the training tweets
 whose label is probably wrong (or, with ``--queries FILE`` and ``--method knn``, the query texts
-least supported by the training data) and writes CSV or JSON with the evidence for each.
+least supported by the training data) and writes CSV or JSON with the evidence for each;
+``--cross-fit K`` adds ``out_of_sample_finetuned`` (K encoders fine-tuned on the other folds).
 """
 
 from __future__ import annotations
@@ -95,22 +96,44 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="rank training tweets whose label is probably wrong (or sparse query texts)",
         description="Rank the training tweets by how likely their label is wrong, with the "
         "evidence for each (|alpha| of representer points fitted to the labels, kNN label "
-        "disagreement, cross-fitted out-of-sample probability), as CSV (default) or JSON. "
+        "disagreement, cross-fitted out-of-sample probability; with --cross-fit K also the "
+        "probability from K encoders fine-tuned on the other folds), as CSV (default) or JSON. "
         "With --queries FILE and --method knn: rank the query texts by how little the "
         "training data supports them (sparse-data audit).",
     )
     a.add_argument(
         "--method",
-        choices=("representer", "knn", "out_of_sample", "combined"),
+        choices=("representer", "knn", "out_of_sample", "out_of_sample_finetuned", "combined"),
         default="combined",
-        help="ranking signal (default combined)",
+        help="ranking signal (default combined: the mean percentile rank of the signals "
+        "computed; out_of_sample_finetuned needs --cross-fit)",
     )
     a.add_argument("--k", type=int, default=10, help="kNN neighbours (default 10)")
     a.add_argument(
         "--metric", choices=("cosine", "dot", "euclidean"), default="cosine", help="kNN metric"
     )
     a.add_argument("--l2", type=float, default=1e-3, help="L2 penalty of the fits (default 1e-3)")
-    a.add_argument("--folds", type=int, default=5, help="cross-fitting folds (default 5)")
+    a.add_argument(
+        "--folds", type=int, default=5, help="folds of the cross-fitted heads (default 5)"
+    )
+    a.add_argument(
+        "--cross-fit",
+        type=int,
+        default=None,
+        metavar="K",
+        help="also fine-tune the base encoder K times, each on K-1 of K folds, and score every "
+        "tweet by the model that did not see it (out_of_sample_finetuned; used by combined). "
+        "Costs K-1 fine-tunings of the training set, with the audited model's settings from "
+        "its metrics.json (else captum-ext finetune's defaults); fold models are cached (under "
+        "--cache-dir/crossfit, else the user cache) so a rerun or an interrupted run resumes",
+    )
+    a.add_argument(
+        "--cross-fit-base",
+        metavar="DIR",
+        default=None,
+        help="encoder the fold models start from (default: the audited model's base encoder "
+        "from its metrics.json, else MiniLM-L6)",
+    )
     a.add_argument("--top", type=int, default=None, help="rows written (default all)")
     a.add_argument(
         "--queries", metavar="FILE", default=None, help="texts (one a line) for a sparse-data audit"
@@ -311,12 +334,41 @@ def run_audit(args: argparse.Namespace) -> int:
             l2=args.l2,
             n_folds=args.folds,
             random_state=args.seed,
+            cross_fit=args.cross_fit,
+            finetune_settings=_finetune_settings(args, adapter) if args.cross_fit else None,
             **common,
         )
-        audit.fit((args.method,))
+        extra = ("out_of_sample_finetuned",) if args.cross_fit else ()  # a column of the table
+        audit.fit((args.method, *extra))
         frame = audit.to_frame(args.method, top=args.top)
     _write_frame(frame, fmt, args.out)
     return 0
+
+
+def _finetune_settings(args: argparse.Namespace, adapter: Any) -> dict[str, Any]:
+    """Settings of the fold models: the audited model's own fine-tuning settings (from the
+    ``metrics.json`` of ``captum-ext finetune``, when there is one), the adapter's
+    ``max_length`` otherwise, ``--cross-fit-base`` and the cache folder."""
+    settings: dict[str, Any] = {"max_length": adapter.max_length}
+    try:
+        metrics = json.loads((_model_dir(args.model) / "metrics.json").read_text(encoding="utf-8"))
+        hp = metrics["hyperparameters"]
+        keys = (
+            "epochs max_length batch_size lr precision warmup_ratio weight_decay freeze_embeddings"
+        )
+        settings |= {k: hp[k] for k in keys.split() if k in hp}
+        base = Path(metrics["base_model"]["path"])
+        if base.is_dir():
+            settings["base"] = base
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    if args.max_length is not None:
+        settings["max_length"] = args.max_length
+    if args.cross_fit_base is not None:
+        settings["base"] = args.cross_fit_base
+    if args.cache_dir is not None:
+        settings["cache_dir"] = Path(args.cache_dir) / "crossfit"
+    return settings
 
 
 def _write_frame(frame, fmt: str, out: str | None) -> None:

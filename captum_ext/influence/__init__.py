@@ -8,6 +8,8 @@ labels are probably wrong, as Captum :class:`~captum.influence.DataInfluence` me
   label-disagreement audits.
 * :class:`MislabelAudit`: mislabeled-tweet ranking combining representer weights, kNN label
   disagreement and cross-fitted out-of-sample predictions.
+* :func:`cross_fit_finetune`: out-of-sample predictions of models fine-tuned on K folds (each
+  tweet predicted by a model that never saw it), cached and resumable.
 * :class:`InfluenceResult`: indices and scores with the training texts and labels
   (``to_frame()``, ``to_dict()``, ``captum()``).
 """
@@ -18,6 +20,12 @@ from captum_ext.influence.audit import (
     cross_fitted_probs,
     precision_at,
     rank_average,
+)
+from captum_ext.influence.crossfit import (
+    CrossFitResult,
+    cross_fit_finetune,
+    default_crossfit_cache_dir,
+    stratified_folds,
 )
 from captum_ext.influence.features import (
     CachedFeatures,
@@ -33,17 +41,21 @@ from captum_ext.influence.results import InfluenceResult
 __all__ = [
     "AUDIT_METHODS",
     "CachedFeatures",
+    "CrossFitResult",
     "FeatureSimilarityKNN",
     "HeadFeatureExtractor",
     "InfluenceResult",
     "MislabelAudit",
     "RepresenterPoints",
+    "cross_fit_finetune",
     "cross_fitted_probs",
+    "default_crossfit_cache_dir",
     "default_feature_cache_dir",
     "exact_top_k",
     "find_head",
     "precision_at",
     "rank_average",
     "similarity",
+    "stratified_folds",
     "texts_fingerprint",
 ]

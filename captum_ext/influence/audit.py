@@ -1,7 +1,8 @@
 r"""Rank training tweets by how likely their label is wrong, from signals a user can inspect.
 
-Sentiment140's labels come from emoticons, so many are wrong. Three signals, all computed on the
-cached head-input features (no extra forward passes), each "larger = more suspicious":
+Sentiment140's labels come from emoticons, so many are wrong. Three signals computed on the
+cached head-input features (no extra forward passes), and an opt-in fourth that fine-tunes
+models on folds, each "larger = more suspicious":
 
 * ``representer``: :math:`|\alpha_{i,y_i}|` of representer points fitted to the labels
   (:class:`~captum_ext.influence.RepresenterPoints` with ``target="labels"``), proportional to
@@ -13,14 +14,22 @@ cached head-input features (no extra forward passes), each "larger = more suspic
   on the features (each tweet predicted by a head that never saw it), the *self-confidence* of
   confident learning (Northcutt, Jiang and Chuang, JAIR 2021); ``cleanlab`` uses the same
   out-of-sample probabilities.
+* ``out_of_sample_finetuned`` (opt-in: ``cross_fit=K`` or ``finetuned_probs=``):
+  :math:`1 - \hat p_{y_i}` where :math:`\hat p` comes from encoders *fine-tuned* on the other
+  ``K - 1`` folds (:func:`~captum_ext.influence.cross_fit_finetune`), the K-fold
+  cross-validated training of confident learning. The other signals all rest on the audited
+  model, which memorised part of the label errors it was trained on; these models never saw the
+  tweet. Costs ``K - 1`` fine-tunings of the whole set (cached on disk).
 
-``combined`` averages the signals' percentile ranks (each in [0, 1]), so no single scale
-dominates and a tweet must look wrong to several signals to rank first.
+``combined`` averages the computed signals' percentile ranks (each in [0, 1]; the fourth one
+when it is computed), so no single scale dominates and a tweet must look wrong to several
+signals to rank first.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -45,8 +54,11 @@ __all__ = [
     "rank_average",
 ]
 
-AUDIT_METHODS = ("representer", "knn", "out_of_sample", "combined")
-AuditMethod = Literal["representer", "knn", "out_of_sample", "combined"]
+AUDIT_METHODS = ("representer", "knn", "out_of_sample", "out_of_sample_finetuned", "combined")
+AuditMethod = Literal["representer", "knn", "out_of_sample", "out_of_sample_finetuned", "combined"]
+# computed by fit() unless asked for (it fine-tunes cross_fit models)
+_OPT_IN = "out_of_sample_finetuned"
+_SIGNALS = ("representer", "knn", "out_of_sample", _OPT_IN)
 
 
 def cross_fitted_probs(
@@ -141,8 +153,10 @@ def precision_at(scores: np.ndarray, is_error: np.ndarray, fraction: float = 0.0
 class MislabelAudit:
     r"""Find training tweets whose label is probably wrong.
 
-    Computes the three signals described in :mod:`captum_ext.influence.audit` on one cached
-    feature matrix and ranks the tweets by any of them or by their combination.
+    Computes the signals described in :mod:`captum_ext.influence.audit` (three on one cached
+    feature matrix; ``out_of_sample_finetuned`` from models fine-tuned on folds, when
+    ``cross_fit`` or ``finetuned_probs`` is given) and ranks the tweets by any of them or by
+    their combination.
 
     Args:
         adapter (TextClassifierAdapter): The model fine-tuned on ``train_dataset``.
@@ -155,12 +169,29 @@ class MislabelAudit:
         random_state (int, optional): Seeds the folds. Default: 0
         cache_dir (str or Path, optional): Feature cache folder. Default: None (user cache).
         features (CachedFeatures, optional): Training features computed before. Default: None
-        show_progress (bool, optional): Progress bar while computing features. Default: False
+        show_progress (bool, optional): Progress bars (features; fine-tuning with
+            ``cross_fit``). Default: False
+        cross_fit (int, optional): Enables ``out_of_sample_finetuned``: fine-tune the base
+            encoder on ``cross_fit - 1`` of ``cross_fit`` folds, ``cross_fit`` times, with
+            :func:`~captum_ext.influence.cross_fit_finetune` (seeded by ``random_state``;
+            fold models cached in the user cache). Default: None (not computed)
+        finetune_settings (dict, optional): Keyword arguments of
+            :func:`~captum_ext.influence.cross_fit_finetune` (``base``, ``epochs``,
+            ``max_length``, ``batch_size``, ``lr``, ``precision``, ``num_threads``,
+            ``cache_dir``, ...); use the audited model's own fine-tuning settings. Default:
+            None (``cross_fit_finetune``'s defaults, ``max_length`` of the adapter)
+        finetuned_probs (np.ndarray, optional): ``(n_train, C)`` out-of-sample probabilities
+            computed before (``cross_fit_finetune(...).probs``, or any ``pred_probs`` from
+            models that did not see the row); enables ``out_of_sample_finetuned`` without
+            fine-tuning. Default: None
 
     Attributes (after :meth:`fit`):
-        scores_ (dict): ``{method: (n_train,) scores}`` for every method in
-            :data:`AUDIT_METHODS`, larger = more suspicious.
+        scores_ (dict): ``{method: (n_train,) scores}`` for every method computed,
+            larger = more suspicious.
         oos_probs_ (np.ndarray): ``(n_train, C)`` cross-fitted out-of-sample probabilities.
+        finetuned_probs_ (np.ndarray): ``(n_train, C)`` probabilities of the fold-fine-tuned
+            models (with ``cross_fit`` or ``finetuned_probs``).
+        crossfit_ (CrossFitResult): The folds and fold models (with ``cross_fit``).
         model_probs_ (np.ndarray): ``(n_train, C)`` the model's own probabilities.
         neighbours_ (np.ndarray): ``(n_train, k)`` kNN indices.
 
@@ -173,6 +204,10 @@ class MislabelAudit:
         >>> train = load_sentiment140(default_data_path()).sample(2000, seed=0)  # doctest: +SKIP
         >>> audit = MislabelAudit(adapter, train).fit()  # doctest: +SKIP
         >>> audit.to_frame("combined", top=20)  # doctest: +SKIP
+        >>> # + out-of-sample predictions of 4 encoders fine-tuned on 3/4 of the tweets each
+        >>> audit = MislabelAudit(adapter, train, cross_fit=4,
+        ...                       finetune_settings={"max_length": 64}).fit()  # doctest: +SKIP
+        >>> audit.to_frame("out_of_sample_finetuned", top=20)  # doctest: +SKIP
     """
 
     def __init__(
@@ -188,6 +223,9 @@ class MislabelAudit:
         cache_dir: str | os.PathLike[str] | None = None,
         features: CachedFeatures | None = None,
         show_progress: bool = False,
+        cross_fit: int | None = None,
+        finetune_settings: Mapping[str, Any] | None = None,
+        finetuned_probs: np.ndarray | None = None,
     ) -> None:
         self.representer = RepresenterPoints(
             adapter,
@@ -212,14 +250,37 @@ class MislabelAudit:
         self.l2 = l2
         self.n_folds = n_folds
         self.random_state = random_state
+        self.show_progress = show_progress
+        self.cross_fit = cross_fit
+        self.finetune_settings = dict(finetune_settings or {})
+        self.finetuned_probs = finetuned_probs
 
-    def fit(self, methods: tuple[str, ...] = AUDIT_METHODS) -> MislabelAudit:
-        """Compute the signals (all by default); returns ``self``."""
+    @property
+    def uses_finetuned(self) -> bool:
+        """Whether ``out_of_sample_finetuned`` is enabled (``cross_fit`` or ``finetuned_probs``)."""
+        return self.cross_fit is not None or self.finetuned_probs is not None
+
+    def fit(self, methods: tuple[str, ...] | None = None) -> MislabelAudit:
+        """Compute the signals; returns ``self``.
+
+        Args:
+            methods (tuple of str, optional): Methods of :data:`AUDIT_METHODS` to compute.
+                Default: None, every method (``out_of_sample_finetuned`` only when enabled).
+        """
+        if methods is None:
+            methods = tuple(m for m in AUDIT_METHODS if m != _OPT_IN or self.uses_finetuned)
         for m in methods:
             _check_method(m)
         want = set(methods)
         if "combined" in want:
             want |= {"representer", "knn", "out_of_sample"}
+            if self.uses_finetuned:
+                want.add(_OPT_IN)
+        if _OPT_IN in want and not self.uses_finetuned:
+            raise InputError(
+                f"method {_OPT_IN!r} needs cross_fit=K (fine-tunes K models on the folds; "
+                "--cross-fit K on the command line) or finetuned_probs=<(n, C) array>."
+            )
         labels = self.train_dataset.labels
         rows = np.arange(len(labels))
         self.representer.fit()
@@ -242,11 +303,41 @@ class MislabelAudit:
                 random_state=self.random_state,
             )
             self.scores_["out_of_sample"] = 1.0 - self.oos_probs_[rows, labels]
+        if _OPT_IN in want:
+            self.finetuned_probs_ = self._finetuned_probs()
+            self.scores_[_OPT_IN] = 1.0 - self.finetuned_probs_[rows, labels]
         if "combined" in want:
             self.scores_["combined"] = rank_average(
-                self.scores_["representer"], self.scores_["knn"], self.scores_["out_of_sample"]
+                *(self.scores_[m] for m in _SIGNALS if m in self.scores_)
             )
         return self
+
+    def _finetuned_probs(self) -> np.ndarray:
+        n, c = len(self.train_dataset), self.adapter.num_labels
+        if self.finetuned_probs is not None:
+            probs = np.asarray(self.finetuned_probs, dtype=np.float64)
+            if probs.shape != (n, c):
+                raise InputError(
+                    f"finetuned_probs must have shape (n_train, num_labels) = ({n}, {c}), got "
+                    f"{probs.shape}."
+                )
+            if not np.isfinite(probs).all() or probs.min() < 0 or probs.max() > 1:
+                raise InputError(
+                    "finetuned_probs must be probabilities in [0, 1] (softmax outputs), got "
+                    "values out of range or not finite."
+                )
+            return probs
+        from captum_ext.influence.crossfit import cross_fit_finetune
+
+        settings = {"max_length": self.adapter.max_length} | self.finetune_settings
+        self.crossfit_ = cross_fit_finetune(
+            self.train_dataset,
+            n_folds=self.cross_fit,  # type: ignore[arg-type]
+            random_state=self.random_state,
+            show_progress=self.show_progress,
+            **settings,
+        )
+        return self.crossfit_.probs
 
     def ranking(self, method: AuditMethod = "combined") -> np.ndarray:
         """Training row indices, most suspicious first."""
@@ -261,9 +352,11 @@ class MislabelAudit:
         Columns: ``rank``, ``index``, ``text``, ``label``, ``suggested`` (the other label most
         supported by the out-of-sample head, or the model), ``score`` (of ``method``), then each
         computed signal (``representer`` = :math:`|\\alpha|`, ``alpha`` signed, ``knn`` =
-        weighted neighbour disagreement, ``out_of_sample`` = 1 - out-of-sample p(label)),
-        ``model_p_label`` (the model's probability of the given label) and ``neighbours`` (the
-        three nearest training tweets' indices).
+        weighted neighbour disagreement, ``out_of_sample`` = 1 - out-of-sample p(label) of the
+        cross-fitted heads, ``out_of_sample_finetuned`` = the same from the fold-fine-tuned
+        models), ``model_p_label`` (the model's probability of the given label) and
+        ``neighbours`` (the three nearest training tweets' indices). ``suggested`` uses the
+        fold-fine-tuned models when computed, else the heads, else the model.
         """
         import pandas as pd
 
@@ -274,7 +367,7 @@ class MislabelAudit:
             order = order[:top]
         labels = self.train_dataset.labels
         names = self.train_dataset.label_names
-        probs = getattr(self, "oos_probs_", self.model_probs_)
+        probs = getattr(self, "finetuned_probs_", getattr(self, "oos_probs_", self.model_probs_))
         masked = probs.copy()
         masked[np.arange(len(labels)), labels] = -1.0
         suggested = masked.argmax(axis=1)
@@ -286,7 +379,7 @@ class MislabelAudit:
             "suggested": [names[int(suggested[i])] for i in order],
             "score": self.scores_[method][order],
         }
-        for name in ("representer", "knn", "out_of_sample"):
+        for name in _SIGNALS:
             if name in self.scores_:
                 frame[name] = self.scores_[name][order]
         if hasattr(self, "alpha_"):
