@@ -54,11 +54,13 @@ __all__ = [
     "rank_average",
 ]
 
-AUDIT_METHODS = ("representer", "knn", "out_of_sample", "out_of_sample_finetuned", "combined")
-AuditMethod = Literal["representer", "knn", "out_of_sample", "out_of_sample_finetuned", "combined"]
-# computed by fit() unless asked for (it fine-tunes cross_fit models)
+# The methods fit() always computes; the opt-in one (it fine-tunes cross_fit models) is
+# computed only when enabled or asked for.
+AUDIT_METHODS = ("representer", "knn", "out_of_sample", "combined")
 _OPT_IN = "out_of_sample_finetuned"
-_SIGNALS = ("representer", "knn", "out_of_sample", _OPT_IN)
+_ALL_METHODS = (*AUDIT_METHODS[:-1], _OPT_IN, "combined")
+_SIGNALS = _ALL_METHODS[:-1]
+AuditMethod = Literal["representer", "knn", "out_of_sample", "out_of_sample_finetuned", "combined"]
 
 
 def cross_fitted_probs(
@@ -186,8 +188,9 @@ class MislabelAudit:
             fine-tuning. Default: None
 
     Attributes (after :meth:`fit`):
-        scores_ (dict): ``{method: (n_train,) scores}`` for every method computed,
-            larger = more suspicious.
+        scores_ (dict): ``{method: (n_train,) scores}`` for every method computed (those of
+            :data:`AUDIT_METHODS`, and ``out_of_sample_finetuned`` when enabled), larger = more
+            suspicious.
         oos_probs_ (np.ndarray): ``(n_train, C)`` cross-fitted out-of-sample probabilities.
         finetuned_probs_ (np.ndarray): ``(n_train, C)`` probabilities of the fold-fine-tuned
             models (with ``cross_fit`` or ``finetuned_probs``).
@@ -264,11 +267,12 @@ class MislabelAudit:
         """Compute the signals; returns ``self``.
 
         Args:
-            methods (tuple of str, optional): Methods of :data:`AUDIT_METHODS` to compute.
-                Default: None, every method (``out_of_sample_finetuned`` only when enabled).
+            methods (tuple of str, optional): Methods to compute, of :data:`AUDIT_METHODS` and
+                ``"out_of_sample_finetuned"``. Default: None, :data:`AUDIT_METHODS` and, when
+                enabled (``cross_fit`` or ``finetuned_probs``), ``out_of_sample_finetuned``.
         """
         if methods is None:
-            methods = tuple(m for m in AUDIT_METHODS if m != _OPT_IN or self.uses_finetuned)
+            methods = tuple(m for m in _ALL_METHODS if m != _OPT_IN or self.uses_finetuned)
         for m in methods:
             _check_method(m)
         want = set(methods)
@@ -391,5 +395,5 @@ class MislabelAudit:
 
 
 def _check_method(method: str) -> None:
-    if method not in AUDIT_METHODS:
-        raise InputError(f"method must be one of {', '.join(AUDIT_METHODS)}, got {method!r}.")
+    if method not in _ALL_METHODS:
+        raise InputError(f"method must be one of {', '.join(_ALL_METHODS)}, got {method!r}.")
