@@ -10,7 +10,7 @@ export TOKENIZERS_PARALLELISM = false
 # idle OpenMP threads sleep instead of spinning (torch processes sharing few cores)
 export OMP_WAIT_POLICY = PASSIVE
 
-.PHONY: install demo test test-unit test-integration lint model docs clean
+.PHONY: install demo test test-unit test-integration lint model docs docs-test clean
 
 install: $(VENV)/.installed
 
@@ -27,14 +27,19 @@ model: install
 demo: model
 	$(BIN)/captum-ext demo --out out/demo
 
-## test: unit tests (tiny random models) then integration tests (the real default model)
+## test: unit tests (tiny random models), integration tests (the real default model), then the
+## docs: build the site (tutorials run), open every page in headless Chromium, run examples/
 test: install
 	$(BIN)/python -m pytest -q tests/unit
 	$(MAKE) --no-print-directory model
 	$(BIN)/python -m pytest -q -m integration tests/integration
+	$(MAKE) --no-print-directory docs-test
 
 test-unit: install
 	$(BIN)/python -m pytest -q tests/unit
+
+test-integration: model
+	$(BIN)/python -m pytest -q -m integration tests/integration
 
 lint: install
 	$(BIN)/ruff check captum_ext adapters tests benchmarks examples
@@ -49,7 +54,7 @@ $(VENV)/.docs-installed: $(VENV)/.installed
 	touch $@
 
 ## docs-test: build the site, then open every tutorial in headless Chromium and run examples/
-.PHONY: docs-test
+## (installs Debian's chromium with apt-get when it is missing)
 docs-test: docs
 	command -v chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q chromium; }
 	$(BIN)/python -m pytest -q -m integration tests/docs
