@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-__all__ = ["add_model_args", "load_adapter", "print_json", "read_texts"]
+__all__ = ["add_model_args", "load_adapter", "method_list", "print_json", "read_texts"]
 
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +25,21 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--batch-size", type=int, default=64, help="texts per forward pass (default 64)")
     g.add_argument("--device", default="cpu", help="torch device (default cpu)")
+
+
+def method_list(value: str | None) -> list[str] | None:
+    """Registered method names from ``--methods a,b,c`` (``None``: every method).
+
+    Unknown names fail here, before the model is loaded (``UnknownMethodError``).
+    """
+    if not value:
+        return None
+    from captum_ext.methods import get_method
+
+    names = [m.strip() for m in value.split(",") if m.strip()]
+    for name in names:
+        get_method(name)
+    return names
 
 
 def load_adapter(args: argparse.Namespace, *, attn_implementation: str | None = None):

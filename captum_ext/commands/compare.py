@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from captum_ext.commands._common import add_model_args, load_adapter
+from captum_ext.commands._common import add_model_args, load_adapter, method_list
 
 
 def _parse_setting(value: str) -> tuple[str, str, Any]:
@@ -101,11 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from captum_ext.harness.api import load_texts
     from captum_ext.methods import get_method
 
-    methods = None
-    if args.methods:
-        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-        for m in methods:
-            get_method(m)  # fail fast on an unknown name, before loading the model
+    methods = method_list(args.methods)  # fail fast on an unknown name, before loading the model
     settings: dict[str, dict[str, Any]] = {}
     for value in args.settings:
         method, key, parsed = _parse_setting(value)

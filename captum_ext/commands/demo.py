@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from captum_ext.commands._common import add_model_args, load_adapter
+from captum_ext.commands._common import add_model_args, load_adapter, method_list
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,12 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from captum_ext.demo import run_demo
-    from captum_ext.methods import get_method
 
-    methods = None
-    if args.methods:
-        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-        for m in methods:
-            get_method(m)
+    methods = method_list(args.methods)
     run_demo(load_adapter(args), args.out, methods=methods, random_state=args.seed)
     return 0
