@@ -164,6 +164,12 @@ def bench_cross_fit(audit, noisy, flipped, clean, k: int, seed: int, precision: 
             "accuracy_vs_clean_labels": float((pred == clean.labels).mean()),
             "accuracy_vs_noisy_labels": float((pred == labels).mean()),
             "predicts_flipped_label_of_flipped": float((pred[flipped] == labels[flipped]).mean()),
+            # the same rate on the tweets we did not flip: Sentiment140's own labels it rejects
+            "rejects_label_of_unflipped": float((pred[~flipped] != labels[~flipped]).mean()),
+            "n_label_rejected": {
+                "flipped": int((pred != labels)[flipped].sum()),
+                "unflipped": int((pred != labels)[~flipped].sum()),
+            },
             "mean_p_given_label_flipped": float(cf.probs[rows, labels][flipped].mean()),
             "train_sizes": [m["sizes"]["train"] for m in fold_metrics],
             "finetune_cpu_seconds": [m["timing"].get("cpu_seconds") for m in fold_metrics],
@@ -233,6 +239,9 @@ def bench_mislabeled(seed: int = SEED, cross_fit: tuple[int, ...] = ()) -> dict:
         ),
         "model_agrees_with_original_label_of_flipped": float(
             (audit.model_probs_.argmax(1)[flipped] == natural[flipped]).mean()
+        ),
+        "model_rejects_label_of_unflipped": float(
+            (audit.model_probs_.argmax(1)[~flipped] != labels[~flipped]).mean()
         ),
     }
     report["audit_seconds"] = round(audit_seconds, 1)
