@@ -385,9 +385,8 @@ def bench_knn_time(n: int = 100_000, n_queries: int = 1000, k: int = 10) -> dict
 
 def bench_fidelity(model_dir: str | None = None, n_train: int | None = None) -> dict:
     """Representer fidelity (target = model outputs) on a model's training and test tweets."""
-    from captum_ext.commands.influence import _model_training_set
-    from captum_ext.data import load_sentiment140, split_dataset
     from captum_ext.influence import RepresenterPoints
+    from captum_ext.train import model_splits
 
     folder = Path(model_dir) if model_dir else None
     if folder is None:
@@ -395,16 +394,10 @@ def bench_fidelity(model_dir: str | None = None, n_train: int | None = None) -> 
 
         folder = default_model_dir()
     metrics = json.loads((folder / "metrics.json").read_text())
-    train = _model_training_set(str(folder))
+    train, test = model_splits(folder)
     if n_train is not None and n_train < len(train):
         train = train.sample(n_train, seed=SEED)
     hp = metrics["hyperparameters"]
-    test = split_dataset(
-        load_sentiment140(metrics["data"]["source"]),
-        test_size=hp["test_size"],
-        val_size=hp["val_size"],
-        seed=int(metrics["seed"]),
-    ).test
     from adapters import TextClassifierAdapter
 
     adapter = TextClassifierAdapter.from_pretrained(folder, max_length=hp["max_length"])

@@ -160,7 +160,7 @@ def training_data(args: argparse.Namespace):
     if args.data is not None:
         ds = load_sentiment140(args.data)
     else:
-        ds = _model_training_set(args.model)
+        ds = _model_splits(args.model)[0]
     if args.sample is not None and args.sample < len(ds):
         ds = ds.sample(args.sample, seed=args.seed)
     return ds
@@ -174,39 +174,11 @@ def _model_dir(model: str | None) -> Path:
     return default_model_dir()
 
 
-def _model_training_set(model: str | None):
-    return _model_splits(model)[0]
-
-
 def _model_splits(model: str | None):
-    """``(train, test)`` of the model's fine-tuning run, rebuilt from its ``metrics.json``."""
-    from captum_ext.data import load_sentiment140, split_dataset
-    from captum_ext.errors import InputError
+    """``(train, test)`` of the model's fine-tuning run (:func:`captum_ext.train.model_splits`)."""
+    from captum_ext.train import model_splits
 
-    folder = _model_dir(model)
-    try:
-        metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-        source = metrics["data"]["source"]
-        seed = int(metrics["seed"])
-        hp = metrics["hyperparameters"]
-        n_train = hp["n_train"]
-        expected = metrics["data"]["train_fingerprint"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise InputError(
-            f"cannot tell which tweets the model in {folder} was trained on (no readable "
-            "metrics.json from `captum-ext finetune`): pass --data PATH with its training data."
-        ) from None
-    ds = load_sentiment140(source)
-    splits = split_dataset(ds, test_size=hp["test_size"], val_size=hp["val_size"], seed=seed)
-    train = splits.train
-    if n_train is not None and n_train < len(train):
-        train = train.sample(n_train, seed=seed)
-    if train.fingerprint != expected:
-        raise InputError(
-            f"the training set rebuilt from {source} does not match the one the model in "
-            f"{folder} was trained on (the data changed): pass --data PATH explicitly."
-        )
-    return train, splits.test
+    return model_splits(_model_dir(model))
 
 
 # -- influence ----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from captum_ext.train.finetune import (
     DEFAULT_TEST_SIZE,
     FinetuneResult,
     finetune,
+    model_splits,
 )
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "CheckpointError",
     "FinetuneResult",
     "finetune",
+    "model_splits",
 ]

@@ -47,6 +47,7 @@ __all__ = [
     "DEFAULT_TEST_SIZE",
     "FinetuneResult",
     "finetune",
+    "model_splits",
 ]
 
 logger = logging.getLogger("captum_ext.train")
@@ -544,6 +545,53 @@ def _validate(**kw: Any) -> None:
         raise InputError(f"weight_decay must be in [0, 1), got {kw['weight_decay']!r}.")
     if kw["precision"] not in ("auto", "fp32", "bf16"):
         raise InputError(f"precision must be 'auto', 'fp32' or 'bf16', got {kw['precision']!r}.")
+
+
+def model_splits(model_dir: str | os.PathLike[str]) -> tuple[TextDataset, TextDataset]:
+    """``(train, test)`` of a model's fine-tuning run, rebuilt from its ``metrics.json``.
+
+    The data is read again from the recorded source and split with the recorded seed and sizes;
+    the rebuilt training set must match the recorded fingerprint.
+
+    Raises:
+        InputError: no readable ``metrics.json`` from ``captum-ext finetune``, or the data changed.
+
+    Examples::
+
+        >>> from adapters.loading import default_model_dir
+        >>> from captum_ext.train import model_splits
+        >>> train, test = model_splits(default_model_dir())  # doctest: +SKIP
+        >>> len(train), len(test)  # doctest: +SKIP
+        (16000, 2000)
+    """
+    import json
+
+    from captum_ext.data import load_sentiment140, split_dataset
+
+    folder = Path(model_dir).expanduser()
+    try:
+        metrics = json.loads((folder / METRICS_FILE).read_text(encoding="utf-8"))
+        source = metrics["data"]["source"]
+        seed = int(metrics["seed"])
+        hp = metrics["hyperparameters"]
+        n_train = hp["n_train"]
+        expected = metrics["data"]["train_fingerprint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError(
+            f"cannot tell which tweets the model in {folder} was trained on (no readable "
+            "metrics.json from `captum-ext finetune`): pass --data PATH with its training data."
+        ) from None
+    ds = load_sentiment140(source)
+    splits = split_dataset(ds, test_size=hp["test_size"], val_size=hp["val_size"], seed=seed)
+    train = splits.train
+    if n_train is not None and n_train < len(train):
+        train = train.sample(n_train, seed=seed)
+    if train.fingerprint != expected:
+        raise InputError(
+            f"the training set rebuilt from {source} does not match the one the model in "
+            f"{folder} was trained on (the data changed): pass --data PATH explicitly."
+        )
+    return train, splits.test
 
 
 def _read_metrics(path: Path) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from captum_ext.cli import main
-from captum_ext.data import EXAMPLE_TWEETS, TextDataset, load_sentiment140, split_dataset
+from captum_ext.data import EXAMPLE_TWEETS, TextDataset
 from captum_ext.influence import (
     FeatureSimilarityKNN,
     MislabelAudit,
@@ -32,17 +32,10 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def data(default_model_path):
-    from captum_ext.commands.influence import _model_training_set
+    from captum_ext.train import model_splits
 
-    metrics = json.loads((default_model_path / "metrics.json").read_text())
-    train = _model_training_set(str(default_model_path)).sample(1200, seed=0)
-    hp = metrics["hyperparameters"]
-    test = split_dataset(
-        load_sentiment140(metrics["data"]["source"]),
-        test_size=hp["test_size"],
-        val_size=hp["val_size"],
-        seed=int(metrics["seed"]),
-    ).test.subset(np.arange(300))
+    train, test = model_splits(default_model_path)
+    train, test = train.sample(1200, seed=0), test.subset(np.arange(300))
     return train, test
 
 
