@@ -38,6 +38,7 @@ from captum_ext.train.finetune import (
     DEFAULT_EPOCHS,
     DEFAULT_LR,
     DEFAULT_MAX_LENGTH,
+    MODEL_SETTINGS,
     finetune,
 )
 
@@ -58,16 +59,7 @@ DEFAULT_N_FOLDS = 4
 # n_train, seed, test/val sizes, restart, show_progress) are fixed by the cross-fitting.
 _EXTRA_FINETUNE_ARGS = ("warmup_ratio", "weight_decay", "freeze_embeddings", "checkpoint_every")
 # settings that change a fold model (checkpoint_every and num_threads do not)
-_KEYED = (
-    "epochs",
-    "max_length",
-    "batch_size",
-    "lr",
-    "warmup_ratio",
-    "weight_decay",
-    "freeze_embeddings",
-    "precision",
-)
+_KEYED = MODEL_SETTINGS
 _FINETUNE_DEFAULTS = {
     name: inspect.signature(finetune).parameters[name].default for name in _EXTRA_FINETUNE_ARGS
 }

@@ -63,6 +63,17 @@ DEFAULT_TEST_SIZE = 2_000
 DEFAULT_CHECKPOINT_EVERY = 100
 
 METRICS_FILE = "metrics.json"
+# the settings that change the fine-tuned weights given the same training tweets and seed
+MODEL_SETTINGS = (
+    "epochs",
+    "max_length",
+    "batch_size",
+    "lr",
+    "warmup_ratio",
+    "weight_decay",
+    "freeze_embeddings",
+    "precision",
+)
 CHECKPOINT_DIR = "checkpoint"
 _CREATED_BY = "captum_ext.train.finetune"
 _POOL_BATCHES = 50  # batches whose tweets are sorted by length together (less padding)
@@ -451,20 +462,7 @@ def _run(
         },
         "base_model": {"path": str(base_dir), "fingerprint": signature["base_fingerprint"]},
         "hyperparameters": {
-            k: signature[k]
-            for k in (
-                "n_train",
-                "epochs",
-                "max_length",
-                "batch_size",
-                "lr",
-                "warmup_ratio",
-                "weight_decay",
-                "freeze_embeddings",
-                "precision",
-                "test_size",
-                "val_size",
-            )
+            k: signature[k] for k in ("n_train", *MODEL_SETTINGS, "test_size", "val_size")
         }
         | {"optimizer": "AdamW", "schedule": "linear warm-up, linear decay", "clip_norm": 1.0},
         "train_loss_mean": loss_sum / max(total_steps, 1),
