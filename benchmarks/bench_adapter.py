@@ -69,43 +69,82 @@ def naive(n: int) -> dict:
     }
 
 
+def _seconds(run: dict) -> float | None:
+    return run["value"]["predict_seconds"] if run.get("ok") else None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="1,000 texts instead of 5,000")
+    ap.add_argument("--quick", action="store_true", help="up to 1,000 texts instead of 5,000")
     args = ap.parse_args()
-    n = 1000 if args.quick else 5000
-    print(f"ours: {n} perturbed tweets in one call (fresh process)")
-    r_ours = run_in_fresh_process(ours, n)
-    print(r_ours)
-    naive_runs = []
-    for m in [250, 500] if args.quick else [500, 1000, 2000]:
+    sizes = [250, 1000] if args.quick else [500, 1000, 2000, 5000]
+    naive_sizes = [250, 500] if args.quick else [500, 1000, 2000]
+    n = sizes[-1]
+    ours_runs = {}
+    for m in sizes:
+        print(f"ours: {m} perturbed tweets in one predict_proba call (fresh process)")
+        ours_runs[m] = run_in_fresh_process(ours, m)
+        print(ours_runs[m])
+    naive_runs = {}
+    for m in naive_sizes:
         print(f"naive predictor: {m} texts (fresh process, 16 GB cap)")
-        r = run_in_fresh_process(naive, m, memory_limit_gb=16)
-        print(r)
-        naive_runs.append(r)
-    ok = r_ours.get("ok") and r_ours["peak_rss_mb"] < 1536
+        naive_runs[m] = run_in_fresh_process(naive, m, memory_limit_gb=16)
+        print(naive_runs[m])
+    r_ours = ours_runs[n]
+    ok = bool(r_ours.get("ok")) and r_ours["peak_rss_mb"] < 1536
+    rows = []
+    for m in sorted(set(sizes) | set(naive_sizes)):
+        o, v = ours_runs.get(m, {}), naive_runs.get(m, {})
+        row = {
+            "n": m,
+            "ours_peak_rss_mb": o.get("peak_rss_mb"),
+            "ours_seconds": _seconds(o) if o else None,
+            "naive_ok": v.get("ok") if v else None,
+            "naive_peak_rss_mb": v.get("peak_rss_mb") if v.get("ok") else None,
+            "naive_seconds": _seconds(v) if v else None,
+            "naive_error": v.get("error") if v else None,
+        }
+        if row["ours_peak_rss_mb"] and row["naive_peak_rss_mb"]:
+            row["memory_ratio_naive_over_ours"] = row["naive_peak_rss_mb"] / row["ours_peak_rss_mb"]
+        if row["ours_seconds"] and row["naive_seconds"]:
+            row["speed_ratio_naive_over_ours"] = row["naive_seconds"] / row["ours_seconds"]
+        rows.append(row)
+    peaks = [ours_runs[m]["peak_rss_mb"] for m in sizes if ours_runs[m].get("ok")]
     summary = {
         "n_texts": n,
         "ours_peak_rss_mb": r_ours.get("peak_rss_mb"),
-        "ours_seconds": r_ours.get("value", {}).get("predict_seconds"),
+        "ours_seconds": _seconds(r_ours),
         "target_peak_rss_mb": 1536,
-        "meets_target": bool(ok),
-        "naive": [
-            {
-                "n": m["value"]["n"] if m.get("ok") else None,
-                **{k: m.get(k) for k in ("ok", "peak_rss_mb", "error")},
-                "seconds": m.get("value", {}).get("predict_seconds") if m.get("ok") else None,
-            }
-            for m in naive_runs
-        ],
+        "meets_target": ok,
+        "ours_peak_growth_mb": max(peaks) - min(peaks) if peaks else None,
+        "by_size": rows,
     }
-    write_results("adapter", {"summary": summary, "ours": r_ours, "naive_runs": naive_runs})
-    print(
-        f"\nours: {n} texts, peak RSS {summary['ours_peak_rss_mb']:.0f} MB (target < 1536 MB): "
-        f"{'OK' if ok else 'MISS'}; {summary['ours_seconds']:.1f} s"
+    write_results(
+        "adapter",
+        {
+            "summary": summary,
+            "ours_runs": {str(k): v for k, v in ours_runs.items()},
+            "naive_runs": {str(k): v for k, v in naive_runs.items()},
+        },
     )
-    for m in summary["naive"]:
-        print(f"naive: {m}")
+    print()
+    for r in rows:
+        line = f"n={r['n']:>5}: ours "
+        line += f"{r['ours_peak_rss_mb']:.0f} MB" if r["ours_peak_rss_mb"] else "-"
+        if r["ours_seconds"]:
+            line += f" {r['ours_seconds']:.1f} s"
+        if r["naive_peak_rss_mb"]:
+            line += f" | naive {r['naive_peak_rss_mb']:.0f} MB {r['naive_seconds']:.1f} s"
+            line += f" | memory naive/ours {r['memory_ratio_naive_over_ours']:.1f}x"
+            line += f", time naive/ours {r['speed_ratio_naive_over_ours']:.2f}x"
+        elif r["naive_ok"] is False:
+            line += f" | naive failed: {r['naive_error']}"
+        print(line)
+    print(
+        f"ours: {n} texts, peak RSS {summary['ours_peak_rss_mb']:.0f} MB (target < 1536 MB): "
+        f"{'OK' if ok else 'MISS'}; peak grows by {summary['ours_peak_growth_mb']:.0f} MB "
+        f"from {sizes[0]} to {n} texts"
+    )
 
 
 if __name__ == "__main__":
