@@ -248,7 +248,11 @@ def cross_fit_finetune(
     from tqdm.auto import tqdm
 
     from captum_ext.data import TextDataset
-    from captum_ext.train.finetune import _file_fingerprint, _resolve_precision, _validate
+    from captum_ext.train.finetune import (
+        checkpoint_fingerprint,
+        resolve_precision,
+        validate_settings,
+    )
 
     t_start = time.perf_counter()
     if not isinstance(dataset, TextDataset):
@@ -268,7 +272,7 @@ def cross_fit_finetune(
     extra = {
         name: finetune_kwargs.get(name, _FINETUNE_DEFAULTS[name]) for name in _EXTRA_FINETUNE_ARGS
     }
-    _validate(
+    validate_settings(
         n_train=None,
         epochs=epochs,
         max_length=max_length,
@@ -290,7 +294,7 @@ def cross_fit_finetune(
         "warmup_ratio": extra["warmup_ratio"],
         "weight_decay": extra["weight_decay"],
         "freeze_embeddings": bool(extra["freeze_embeddings"]),
-        "precision": _resolve_precision(precision),
+        "precision": resolve_precision(precision),
     }
     settings: dict[str, Any] = {
         "format": _FORMAT,
@@ -300,7 +304,7 @@ def cross_fit_finetune(
         "n_folds": n_folds,
         "random_state": random_state,
         "base_model": str(base_dir),
-        "base_fingerprint": _file_fingerprint(base_dir),
+        "base_fingerprint": checkpoint_fingerprint(base_dir),
         "finetune": {k: resolved[k] for k in _KEYED},
     }
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
@@ -398,10 +402,10 @@ def _check_n_folds(n_folds: Any, group_labels: np.ndarray) -> None:
 
 def _base_dir(base: str | os.PathLike[str] | None) -> Path:
     from adapters.loading import base_encoder_dir
-    from captum_ext.train.finetune import METRICS_FILE, _read_metrics
+    from captum_ext.train.finetune import METRICS_FILE, read_metrics
 
     folder = (base_encoder_dir() if base is None else Path(base).expanduser()).absolute()
-    if _read_metrics(folder / METRICS_FILE) is not None:
+    if read_metrics(folder / METRICS_FILE) is not None:
         raise InputError(
             f"base {folder} is a model fine-tuned by captum-ext finetune: its weights saw the "
             "labels of every fold, so its predictions would not be out of sample. Pass the "
@@ -412,10 +416,10 @@ def _base_dir(base: str | os.PathLike[str] | None) -> Path:
 
 
 def _finished(model_dir: Path) -> bool:
-    from captum_ext.train.finetune import CHECKPOINT_DIR, METRICS_FILE, _read_metrics
+    from captum_ext.train.finetune import CHECKPOINT_DIR, METRICS_FILE, read_metrics
 
     return (
-        _read_metrics(model_dir / METRICS_FILE) is not None
+        read_metrics(model_dir / METRICS_FILE) is not None
         and not (model_dir / CHECKPOINT_DIR).exists()
     )
 

@@ -45,9 +45,14 @@ __all__ = [
     "DEFAULT_MAX_LENGTH",
     "DEFAULT_N_TRAIN",
     "DEFAULT_TEST_SIZE",
+    "MODEL_SETTINGS",
     "FinetuneResult",
+    "checkpoint_fingerprint",
     "finetune",
     "model_splits",
+    "read_metrics",
+    "resolve_precision",
+    "validate_settings",
 ]
 
 logger = logging.getLogger("captum_ext.train")
@@ -149,9 +154,10 @@ def finetune(
     in bf16): 16,000 tweets, one epoch, ``max_length=48`` (99% of tweets are shorter; length
     bucketing keeps the mean batch near the mean tweet, ~23 word-pieces), batch 32, ``lr=1e-4``
     with 6% warm-up, frozen word embeddings, 2,000 held-out test tweets. Measured: 0.826
-    held-out accuracy on the Sentiment140 sample; 230 CPU-seconds in all, which took 299 s of
-    wall time while other jobs loaded the machine (load average 3.5-4.4; about 2.5 minutes
-    when it is idle). In fp32 the same run also reaches 0.826 with 1.55x the CPU time.
+    held-out accuracy on the Sentiment140 sample in 158 s of wall time on the idle machine
+    (median of 3 runs of ``benchmarks/bench_finetune.py``, model loading and evaluation
+    included; 299 s when other jobs loaded the machine to a load average of about 4). In fp32
+    the same run also reaches 0.826 with 1.55x the CPU time.
 
     Args:
         data (str, Path, TextDataset or None): Labelled texts, or a Sentiment140 file or folder
@@ -216,7 +222,7 @@ def finetune(
     t_start = time.perf_counter()
     cpu_start = time.process_time()
     load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    _validate(
+    validate_settings(
         n_train=n_train,
         epochs=epochs,
         max_length=max_length,
@@ -310,7 +316,7 @@ def _run(
         train = train_pool.sample(n_train, seed=seed)
 
     # --- model -------------------------------------------------------------------------------
-    precision = _resolve_precision(precision)
+    precision = resolve_precision(precision)
     base_dir = (base_encoder_dir() if base is None else Path(base).expanduser()).absolute()
     id2label = dict(enumerate(dataset.label_names))
     model, tokenizer = new_classifier_from_encoder(
@@ -327,7 +333,7 @@ def _run(
         "data_fingerprint": dataset.fingerprint,
         "train_fingerprint": train.fingerprint,
         "base_model": str(base_dir),
-        "base_fingerprint": _file_fingerprint(base_dir),
+        "base_fingerprint": checkpoint_fingerprint(base_dir),
         "n_train": len(train),
         "epochs": epochs,
         "seed": seed,
@@ -517,7 +523,9 @@ def _run(
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _validate(**kw: Any) -> None:
+def validate_settings(**kw: Any) -> None:
+    """Check fine-tuning settings (the keyword arguments of :func:`finetune`); raise InputError."""
+
     def positive_int(name: str, value: Any, low: int = 1, high: int | None = None) -> None:
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
         if ok and high is not None:
@@ -592,7 +600,8 @@ def model_splits(model_dir: str | os.PathLike[str]) -> tuple[TextDataset, TextDa
     return train, splits.test
 
 
-def _read_metrics(path: Path) -> dict[str, Any] | None:
+def read_metrics(path: Path) -> dict[str, Any] | None:
+    """The ``metrics.json`` at ``path`` if :func:`finetune` wrote it, else ``None``."""
     import json
 
     try:
@@ -624,7 +633,7 @@ def _prepare_out_dir(out: Path, *, restart: bool) -> None:
     if out.is_dir():
         entries = {p.name for p in out.iterdir()}
         has_checkpoint = CHECKPOINT_DIR in entries
-        finished = _read_metrics(out / METRICS_FILE)
+        finished = read_metrics(out / METRICS_FILE)
         if entries and not has_checkpoint and finished is None:
             raise InputError(
                 f"out_dir {out} is not empty and holds no fine-tuning run "
@@ -677,7 +686,8 @@ def _restore_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor], w
             p.copy_(weights[name])
 
 
-def _resolve_precision(precision: str) -> str:
+def resolve_precision(precision: str) -> str:
+    """``"auto"`` becomes ``"bf16"`` on CPUs with native bfloat16 arithmetic, else ``"fp32"``."""
     if precision != "auto":
         return precision
     return "bf16" if _native_bf16() else "fp32"
@@ -776,7 +786,7 @@ def _accuracy(
     return correct / len(ds)
 
 
-def _file_fingerprint(folder: Path) -> str:
+def checkpoint_fingerprint(folder: Path) -> str:
     """16 hex characters of SHA-256 over the config and weights of a checkpoint folder."""
     import hashlib
 
