@@ -11,7 +11,7 @@ import logging
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import torch
@@ -349,11 +349,12 @@ class TextClassifierAdapter:
         if previous in (None, "eager") or not hasattr(self.model, "set_attn_implementation"):
             yield
             return
-        self.model.set_attn_implementation("eager")
+        model: Any = self.model  # a transformers PreTrainedModel
+        model.set_attn_implementation("eager")
         try:
             yield
         finally:
-            self.model.set_attn_implementation(previous)
+            model.set_attn_implementation(previous)
 
     def attentions(self, text: str) -> np.ndarray:
         """Attention weights of one text: ``(n_layers, n_heads, seq_len, seq_len)``, rows sum to 1.
@@ -383,7 +384,8 @@ class TextClassifierAdapter:
     @property
     def embedding_layer(self) -> nn.Module:
         """The input (word) embedding layer: the ``layer`` of ``LayerIntegratedGradients``."""
-        return self.model.get_input_embeddings()
+        model: Any = self.model  # a transformers PreTrainedModel
+        return cast(nn.Module, model.get_input_embeddings())
 
     def forward_func(self, output: Output = "probs") -> Callable[..., Tensor]:
         """A Captum forward function ``f(input_ids, attention_mask=None) -> (batch, num_labels)``.

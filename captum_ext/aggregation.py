@@ -9,16 +9,29 @@ kept) are available on request. Special tokens ([CLS], [SEP]) belong to no word 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 
 from captum_ext.errors import InputError
 
-__all__ = ["AGGREGATIONS", "aggregate_to_words"]
+__all__ = ["AGGREGATIONS", "Aggregation", "aggregate_to_words", "check_aggregation"]
 
 Aggregation = Literal["sum", "mean", "max"]
 AGGREGATIONS: tuple[str, ...] = ("sum", "mean", "max")
+
+
+def check_aggregation(how: str, name: str = "aggregation") -> Aggregation:
+    """Return ``how`` if it names an aggregation (``"sum"``, ``"mean"``, ``"max"``); else raise.
+
+    Examples::
+
+        >>> check_aggregation("mean")
+        'mean'
+    """
+    if how not in AGGREGATIONS:
+        raise InputError(f"{name} must be one of {', '.join(AGGREGATIONS)}, got {how!r}.")
+    return cast(Aggregation, how)
 
 
 def aggregate_to_words(
@@ -45,8 +58,7 @@ def aggregate_to_words(
         >>> aggregate_to_words([0.0, 1.0, -3.0, 0.0], [None, 0, 0, None], 1, how="max")
         array([-3.])
     """
-    if how not in AGGREGATIONS:
-        raise InputError(f"how must be one of {', '.join(AGGREGATIONS)}, got {how!r}.")
+    check_aggregation(how, "how")
     scores = np.asarray(token_scores, dtype=np.float64).reshape(-1)
     if scores.shape[0] != len(token_to_word):
         raise InputError(

@@ -195,7 +195,7 @@ def _fit(
     c, d = y.shape[1], x.shape[1]
     w = np.zeros(c * d) if init is None else np.asarray(init, dtype=np.float64).reshape(-1).copy()
     if w.shape != (c * d,):
-        raise InputError(f"init must have shape ({c}, {d}), got {np.shape(init)}.")
+        raise InputError(f"init must have shape ({c}, {d}), got {np.asarray(init).shape}.")
     args = (x, y, float(l2), sample_weight)
     t0 = time.perf_counter()
     n_iter = 0

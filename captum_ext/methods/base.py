@@ -11,7 +11,7 @@ import numpy as np
 
 from adapters.alignment import TextEncoding
 from adapters.hf import TextClassifierAdapter, validate_text
-from captum_ext.aggregation import aggregate_to_words
+from captum_ext.aggregation import aggregate_to_words, check_aggregation
 from captum_ext.result import WordAttribution
 
 __all__ = ["Scores", "TextExplainer"]
@@ -52,7 +52,7 @@ class TextExplainer(ABC):
         self, adapter: TextClassifierAdapter, *, aggregation: str = "sum", **settings: Any
     ) -> None:
         self.adapter = adapter
-        self.aggregation = aggregation
+        self.aggregation = check_aggregation(aggregation)
         self.settings: dict[str, Any] = {"aggregation": aggregation, **settings}
 
     @abstractmethod

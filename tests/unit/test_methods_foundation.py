@@ -137,6 +137,12 @@ def test_aggregation_modes():
         aggregate_to_words(ts[:2], t2w, 3)
 
 
+def test_unknown_aggregation_fails_when_the_explainer_is_made(adapter):
+    # before: accepted here and failing only inside explain(), after the model had run
+    with pytest.raises(InputError, match="aggregation must be one of sum, mean, max, got 'median'"):
+        make_explainer("ig", adapter, aggregation="median")
+
+
 def test_explain_unknown_target_is_clear(adapter):
     with pytest.raises(InputError, match="use one of negative, positive"):
         make_explainer("ig", adapter).explain("good", target="neutral")
