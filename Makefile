@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PIP_INSTALL) -e ".[dev]"
 	touch $@
 
-## model: fine-tune the default model into the user cache if it is not there yet (~5 min)
+## model: fine-tune the default model into the user cache if it is not there yet (~3 min)
 model: install
 	$(BIN)/captum-ext finetune --if-missing
 
