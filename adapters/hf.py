@@ -62,7 +62,7 @@ class TextClassifierAdapter:
     Examples::
 
         >>> from adapters import TextClassifierAdapter
-        >>> adapter = TextClassifierAdapter.from_pretrained()  # the fine-tuned default model
+        >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> adapter.predict_proba(["what a lovely day", "i hate mondays"]).round(2)  # doctest: +SKIP
         array([[0.03, 0.97],
                [0.95, 0.05]])
@@ -395,10 +395,11 @@ class TextClassifierAdapter:
 
         Examples::
 
-            >>> from captum.attr import LayerIntegratedGradients  # doctest: +SKIP
-            >>> lig = LayerIntegratedGradients(adapter.forward_func(), adapter.embedding_layer)
-            >>> ids, mask = adapter.captum_inputs("not bad at all")
-            >>> attr = lig.attribute(ids, adapter.baselines(ids), additional_forward_args=(mask,), target=1)
+            >>> from captum.attr import LayerIntegratedGradients
+            >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
+            >>> lig = LayerIntegratedGradients(adapter.forward_func(), adapter.embedding_layer)  # doctest: +SKIP
+            >>> ids, mask = adapter.captum_inputs("not bad at all")  # doctest: +SKIP
+            >>> attr = lig.attribute(ids, adapter.baselines(ids), additional_forward_args=(mask,), target=1)  # doctest: +SKIP
         """
         if output not in ("probs", "logits", "log_odds"):
             raise InputError(f"output must be 'probs', 'logits' or 'log_odds', got {output!r}.")

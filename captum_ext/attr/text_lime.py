@@ -215,7 +215,7 @@ class TextLime(LimeBase):
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> lime = TextLime(adapter, random_state=0)  # doctest: +SKIP
         >>> ids, mask = adapter.captum_inputs("not bad at all")  # doctest: +SKIP
-        >>> attr = lime.attribute(ids, target=1, additional_forward_args=(mask,), n_samples=500)
+        >>> attr = lime.attribute(ids, target=1, additional_forward_args=(mask,), n_samples=500)  # doctest: +SKIP
         >>> attr.shape == ids.shape  # doctest: +SKIP
         True
         >>> lime.explain("not bad at all", n_samples=500).top_words(2)  # doctest: +SKIP
@@ -701,8 +701,13 @@ class TextLime(LimeBase):
 
         Examples::
 
+            >>> from adapters import TextClassifierAdapter
+            >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
             >>> ids, mask = adapter.captum_inputs("not bad at all")  # doctest: +SKIP
-            >>> TextLime(adapter).attribute(ids, target=1, additional_forward_args=(mask,))
+            >>> lime = TextLime(adapter, random_state=0)  # doctest: +SKIP
+            >>> attr = lime.attribute(ids, target=1, additional_forward_args=(mask,))  # doctest: +SKIP
+            >>> attr.shape == ids.shape  # doctest: +SKIP
+            True
         """
         if not isinstance(inputs, Tensor) or inputs.dim() != 2:
             raise InputError(

@@ -143,9 +143,10 @@ def control_labels(
 
     Examples::
 
-        >>> texts = ["a b", "c d", "e f", "g h"]
-        >>> control_labels(texts, [1, 0, 1, 0]).mean()
-        0.5
+        >>> texts = [f"w{i} x{i}" for i in range(100)]  # 200 word types, one text each
+        >>> control = control_labels(texts, [1, 0] * 50)
+        >>> bool(abs(control.mean() - 0.5) <= 0.05 * 0.5)  # the task's rate, within tolerance
+        True
     """
     y = np.asarray(labels)
     if y.shape != (len(texts),):

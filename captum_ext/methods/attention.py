@@ -46,8 +46,8 @@ def last_layer_cls_attention(attentions: Tensor) -> Tensor:
 
         >>> import torch
         >>> att = torch.softmax(torch.randn(1, 2, 3, 4, 4), dim=-1)
-        >>> last_layer_cls_attention(att).sum().item()  # doctest: +ELLIPSIS
-        1.0...
+        >>> round(last_layer_cls_attention(att).sum().item(), 4)
+        1.0
     """
     return attentions[:, -1].mean(dim=1)[:, 0, :]
 
