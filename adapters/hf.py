@@ -64,8 +64,8 @@ class TextClassifierAdapter:
         >>> from adapters import TextClassifierAdapter
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> adapter.predict_proba(["what a lovely day", "i hate mondays"]).round(2)  # doctest: +SKIP
-        array([[0.03, 0.97],
-               [0.95, 0.05]])
+        array([[0.05, 0.95],
+               [0.96, 0.04]])
     """
 
     def __init__(
@@ -396,10 +396,13 @@ class TextClassifierAdapter:
         Examples::
 
             >>> from captum.attr import LayerIntegratedGradients
+            >>> from adapters import TextClassifierAdapter
             >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
             >>> lig = LayerIntegratedGradients(adapter.forward_func(), adapter.embedding_layer)  # doctest: +SKIP
             >>> ids, mask = adapter.captum_inputs("not bad at all")  # doctest: +SKIP
             >>> attr = lig.attribute(ids, adapter.baselines(ids), additional_forward_args=(mask,), target=1)  # doctest: +SKIP
+            >>> attr.shape  # (batch, tokens, embedding width)  # doctest: +SKIP
+            torch.Size([1, 6, 384])
         """
         if output not in ("probs", "logits", "log_odds"):
             raise InputError(f"output must be 'probs', 'logits' or 'log_odds', got {output!r}.")

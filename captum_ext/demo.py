@@ -34,9 +34,16 @@ def run_demo(
 
     Examples::
 
+        >>> from pathlib import Path
         >>> from adapters import TextClassifierAdapter
         >>> from captum_ext.demo import run_demo
-        >>> results = run_demo(TextClassifierAdapter.from_pretrained(), "out/demo")  # doctest: +SKIP
+        >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
+        >>> results = run_demo(adapter, "out/demo", texts=["not bad at all"],
+        ...                    methods=["ig", "occlusion"], echo=False)  # doctest: +SKIP
+        >>> [wa.method for wa in results["not bad at all"]]  # doctest: +SKIP
+        ['ig', 'occlusion']
+        >>> sorted(p.name for p in Path("out/demo").iterdir())  # doctest: +SKIP
+        ['index.html', 'results.jsonl']
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

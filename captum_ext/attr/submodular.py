@@ -148,12 +148,19 @@ class SubmodularPick:
 
     Examples::
 
+        >>> from adapters import TextClassifierAdapter
         >>> from captum_ext import TextLime
         >>> from captum_ext.attr import SubmodularPick
+        >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
+        >>> tweets = ["what a lovely day", "i hate mondays", "not bad at all",
+        ...           "so tired of this rain", "best dinner in a long time", "my phone broke again"]
         >>> lime = TextLime(adapter, units="lime", bow=True, random_state=0)  # doctest: +SKIP
-        >>> sp = SubmodularPick(lime, tweets, sample_size=20, num_exps_desired=5,
-        ...                     n_samples=5000, random_state=0, store="sp.jsonl")  # doctest: +SKIP
-        >>> [e.top_words(3) for e in sp.sp_explanations]  # doctest: +SKIP
+        >>> sp = SubmodularPick(lime, tweets, method="full", num_exps_desired=2,
+        ...                     n_samples=500, random_state=0, store="sp.jsonl")  # doctest: +SKIP
+        >>> sp.picked_indices  # doctest: +SKIP
+        [2, 4]
+        >>> sp.sp_explanations[0].features[0][0]  # the top word of the first pick  # doctest: +SKIP
+        'not'
     """
 
     def __init__(

@@ -307,7 +307,12 @@ class TextLime(LimeBase):
 
         Examples::
 
+            >>> from adapters import TextClassifierAdapter
+            >>> from captum_ext import TextLime
+            >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
             >>> lime = TextLime.lime_compatible(adapter, random_state=0)  # doctest: +SKIP
+            >>> lime.explain("what a lovely day", n_samples=500).top_words(1)  # doctest: +SKIP
+            ['lovely']
         """
         settings: dict[str, Any] = {
             "interpretable_model": "ridge",

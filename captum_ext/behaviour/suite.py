@@ -12,9 +12,14 @@ Examples::
     >>> from adapters import TextClassifierAdapter
     >>> from captum_ext.behaviour import default_suite, run_suite
     >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
-    >>> result = run_suite(adapter, default_suite())  # doctest: +SKIP
-    >>> result.summary()[["test", "type", "n_cases", "failure_rate"]]  # doctest: +SKIP
-    >>> result.save("behaviour/")  # report.html, results.json, failure_rates.png  # doctest: +SKIP
+    >>> result = run_suite(adapter, default_suite(size=10), max_explanations=2)  # doctest: +SKIP
+    >>> result.summary()[["test", "type", "n_cases", "failure_rate"]].head(3)  # doctest: +SKIP
+                test type  n_cases  failure_rate
+    0  vocab.pos_adj  MFT       10           0.0
+    1  vocab.neg_adj  MFT       10           0.0
+    2    vocab.verbs  MFT       10           0.0
+    >>> sorted(result.save("behaviour/"))  # the files written  # doctest: +SKIP
+    ['failures', 'html', 'json', 'plot', 'rates']
 """
 
 from __future__ import annotations

@@ -6,7 +6,10 @@ Examples::
     >>> from captum_ext.harness import compare
     >>> summary = compare(["what a lovely day"], methods="ig,occlusion",
     ...                   out_dir="runs/demo", show_progress=False)  # doctest: +SKIP
-    >>> summary.verdict  # doctest: +SKIP
+    >>> summary.verdict[["method", "verdict"]]  # doctest: +SKIP
+          method   verdict
+    0         ig  faithful
+    1  occlusion  faithful
 """
 
 from captum_ext.harness.api import compare, load_rationales, load_run, load_texts

@@ -244,7 +244,13 @@ def compare(
         >>> s = compare(["what a lovely day", "i hate mondays"], methods="ig,occlusion",
         ...             out_dir="runs/demo", show_progress=False)  # doctest: +SKIP
         >>> s.verdict[["method", "verdict"]]  # doctest: +SKIP
-        >>> s.matrix("kendall_tau")  # doctest: +SKIP
+              method   verdict
+        0         ig  faithful
+        1  occlusion  faithful
+        >>> s.matrix("kendall_tau").round(2)  # doctest: +SKIP
+                    ig  occlusion
+        ig         1.0        0.5
+        occlusion  0.5        1.0
     """
     if (texts is None) == (data is None):
         raise InputError(
@@ -361,8 +367,11 @@ def load_run(
 
     Examples::
 
-        >>> from captum_ext.harness import load_run
-        >>> load_run("runs/demo").faithfulness_table  # doctest: +SKIP
+        >>> from captum_ext.harness import compare, load_run
+        >>> _ = compare(["what a lovely day"], methods="occlusion",
+        ...             out_dir="runs/demo", show_progress=False)  # doctest: +SKIP
+        >>> load_run("runs/demo").faithfulness_table["method"].tolist()  # doctest: +SKIP
+        ['random', 'occlusion']
     """
     out = Path(out_dir)
     manifest_path = out / MANIFEST

@@ -204,13 +204,21 @@ class MislabelAudit:
         >>> from captum_ext.data import default_data_path, load_sentiment140
         >>> from captum_ext.influence import MislabelAudit
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
-        >>> train = load_sentiment140(default_data_path()).sample(2000, seed=0)  # doctest: +SKIP
+        >>> train = load_sentiment140(default_data_path()).sample(500, seed=0)  # doctest: +SKIP
         >>> audit = MislabelAudit(adapter, train).fit()  # doctest: +SKIP
-        >>> audit.to_frame("combined", top=20)  # doctest: +SKIP
+        >>> audit.to_frame("combined", top=3)[["index", "label", "suggested"]]  # doctest: +SKIP
+           index     label suggested
+        0    479  negative  positive
+        1    214  positive  negative
+        2    403  positive  negative
         >>> # + out-of-sample predictions of 4 encoders fine-tuned on 3/4 of the tweets each
         >>> audit = MislabelAudit(adapter, train, cross_fit=4,
         ...                       finetune_settings={"max_length": 64}).fit()  # doctest: +SKIP
-        >>> audit.to_frame("out_of_sample_finetuned", top=20)  # doctest: +SKIP
+        >>> audit.to_frame("out_of_sample_finetuned", top=3)[["index", "label", "suggested"]]  # doctest: +SKIP
+           index     label suggested
+        0    415  negative  positive
+        1    113  negative  positive
+        2     99  negative  positive
     """
 
     def __init__(

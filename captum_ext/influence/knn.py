@@ -239,10 +239,19 @@ class FeatureSimilarityKNN(DataInfluence):
         >>> from captum_ext.data import default_data_path, load_sentiment140
         >>> from captum_ext.influence import FeatureSimilarityKNN
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
-        >>> train = load_sentiment140(default_data_path()).sample(2000, seed=0)  # doctest: +SKIP
+        >>> train = load_sentiment140(default_data_path()).sample(500, seed=0)  # doctest: +SKIP
         >>> knn = FeatureSimilarityKNN(adapter, train).fit()  # doctest: +SKIP
-        >>> knn.explain(["best dinner in a long time"], k=3).to_frame()  # doctest: +SKIP
-        >>> knn.label_disagreement(k=10).head()  # doctest: +SKIP
+        >>> frame = knn.explain(["best dinner in a long time"], k=3).to_frame()  # doctest: +SKIP
+        >>> frame[["rank", "train_index", "train_label", "agrees"]]  # doctest: +SKIP
+           rank  train_index train_label  agrees
+        0     1          195    positive    True
+        1     2          157    positive    True
+        2     3          425    positive    True
+        >>> knn.label_disagreement(k=10)[["index", "label", "neighbour_majority"]].head(3)  # doctest: +SKIP
+           index     label neighbour_majority
+        0     38  positive           negative
+        1     94  positive           negative
+        2    118  positive           negative
     """
 
     def __init__(

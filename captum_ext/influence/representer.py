@@ -98,12 +98,18 @@ class RepresenterPoints(DataInfluence):
         >>> from captum_ext.data import default_data_path, load_sentiment140
         >>> from captum_ext.influence import RepresenterPoints
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
-        >>> train = load_sentiment140(default_data_path()).sample(2000, seed=0)  # doctest: +SKIP
+        >>> train = load_sentiment140(default_data_path()).sample(500, seed=0)  # doctest: +SKIP
         >>> rp = RepresenterPoints(adapter, train).fit()  # doctest: +SKIP
         >>> rp.influence(["best dinner in a long time"], k=3).indices.shape  # doctest: +SKIP
         torch.Size([1, 3])
-        >>> rp.explain(["best dinner in a long time"], k=3).to_frame()  # doctest: +SKIP
-        >>> rp.fidelity(held_out=["what a day", "so tired"])["held_out"]["pearson"]  # doctest: +SKIP
+        >>> frame = rp.explain(["best dinner in a long time"], k=3).to_frame()  # doctest: +SKIP
+        >>> frame[["rank", "train_index", "train_label", "train_predicted"]]  # doctest: +SKIP
+           rank  train_index train_label train_predicted
+        0     1          114    negative        positive
+        1     2            0    positive        positive
+        2     3           78    negative        positive
+        >>> round(rp.fidelity(held_out=["what a day", "so tired"])["held_out"]["pearson"], 3)  # doctest: +SKIP
+        1.0
     """
 
     def __init__(

@@ -12,8 +12,11 @@ Examples::
     >>> from adapters import TextClassifierAdapter
     >>> from captum_ext.internals import embedding_map
     >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
-    >>> m = embedding_map(adapter, texts, labels, layer=-1)  # doctest: +SKIP
-    >>> m.save_html("sentences.html"); m.plot("sentences.png")  # doctest: +SKIP
+    >>> texts = ["so happy today", "what a lovely day", "i hate mondays", "so sad and tired"]
+    >>> m = embedding_map(adapter, texts, [1, 1, 0, 0], layer=-1)  # doctest: +SKIP
+    >>> m.save_html("sentences.html").is_file()  # doctest: +SKIP
+    True
+    >>> fig = m.plot("sentences.png")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -384,9 +387,12 @@ def embedding_map(
 
     Examples::
 
+        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.internals import embedding_map
+        >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> m = embedding_map(adapter, ["so happy", "so sad", "great", "awful"], [1, 0, 1, 0])  # doctest: +SKIP
         >>> m.to_frame().columns.tolist()  # doctest: +SKIP
-        ['x', 'y', 'text', 'label', 'color']
+        ['x', 'y', 'text', 'label', 'color', 'label_source']
     """
     if level not in LEVELS:
         raise InputError(f"level must be one of {', '.join(LEVELS)}, got {level!r}.")

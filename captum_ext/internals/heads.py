@@ -20,11 +20,19 @@ Examples::
 
     >>> from adapters import TextClassifierAdapter
     >>> from captum_ext.internals.heads import head_importance, pruning_curve
+    >>> from captum_ext.data import default_data_path, load_sentiment140
     >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
-    >>> imp = head_importance(adapter, texts, labels, masking=True)  # doctest: +SKIP
-    >>> round(imp.rank_correlation()["spearman"], 2)  # default model, 1,000 tweets  # doctest: +SKIP
-    0.36
-    >>> pruning_curve(adapter, imp.gradient, held_out_texts, held_out_labels)  # doctest: +SKIP
+    >>> data = load_sentiment140(default_data_path()).sample(200, seed=0)  # doctest: +SKIP
+    >>> texts, labels = data.texts[:100], data.labels[:100]  # doctest: +SKIP
+    >>> imp = head_importance(adapter, texts, labels, masking=False)  # masking: 72 more passes  # doctest: +SKIP
+    >>> imp.gradient.shape  # (layers, heads)  # doctest: +SKIP
+    (6, 12)
+    >>> pruning_curve(adapter, imp.gradient, data.texts[100:], data.labels[100:],
+    ...               fractions=[0.0, 0.5, 1.0])[["fraction", "n_masked", "accuracy"]]  # doctest: +SKIP
+       fraction  n_masked  accuracy
+    0       0.0         0      0.87
+    1       0.5        36      0.85
+    2       1.0        72      0.48
 """
 
 from __future__ import annotations
@@ -84,8 +92,12 @@ class HeadMask:
         >>> import torch
         >>> from captum_ext.internals.heads import HeadMask
         >>> mask = torch.ones(6, 12); mask[0, 3] = 0  # remove head 3 of layer 0
+        >>> from adapters import TextClassifierAdapter
+        >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> with HeadMask(adapter.model, mask):  # doctest: +SKIP
         ...     probs = adapter.predict_proba(["not bad at all"])
+        >>> probs.shape  # doctest: +SKIP
+        (1, 2)
     """
 
     def __init__(self, model: nn.Module, mask: Tensor | np.ndarray | None = None) -> None:
@@ -199,6 +211,9 @@ def gradient_head_importance(
 
     Examples::
 
+        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.internals.heads import gradient_head_importance
+        >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> imp = gradient_head_importance(adapter, ["so happy", "so sad"], [1, 0])  # doctest: +SKIP
         >>> imp.shape  # doctest: +SKIP
         (6, 12)
@@ -573,8 +588,16 @@ def head_importance(
 
     Examples::
 
-        >>> imp = head_importance(adapter, texts, labels)  # doctest: +SKIP
-        >>> imp.to_frame().sort_values("gradient_rank").head()  # doctest: +SKIP
+        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.internals.heads import head_importance
+        >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
+        >>> texts = ["so happy today", "what a lovely day", "i hate mondays", "so sad and tired"]
+        >>> imp = head_importance(adapter, texts, [1, 1, 0, 0])  # doctest: +SKIP
+        >>> imp.to_frame().sort_values("gradient_rank")[["layer", "head", "masking_rank"]].head(3)  # doctest: +SKIP
+            layer  head  masking_rank
+        66      5     6             1
+        25      2     1             7
+        69      5     9             4
     """
     import time
 

@@ -25,9 +25,21 @@ Examples::
     >>> from adapters import TextClassifierAdapter
     >>> from captum_ext.internals import probe
     >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
+    >>> from captum_ext.data import default_data_path, load_sentiment140
+    >>> data = load_sentiment140(default_data_path()).sample(200, seed=0)  # doctest: +SKIP
+    >>> texts, labels = data.texts, data.labels  # doctest: +SKIP
     >>> res = probe(adapter, texts, labels)  # doctest: +SKIP
-    >>> res.frame.pivot(index="layer", columns="task", values="selectivity")  # doctest: +SKIP
-    >>> res.plot("probes.png")  # doctest: +SKIP
+    >>> res.frame.pivot(index="layer", columns="task", values="selectivity").round(2)  # doctest: +SKIP
+    task   emoticon  mention  negation  sentiment
+    layer
+    0          -0.1     0.29      0.25       0.04
+    1          -0.1     0.35      0.27      -0.01
+    2          -0.1     0.30      0.27       0.16
+    3          -0.1     0.30      0.29       0.20
+    4          -0.2     0.32      0.23       0.20
+    5          -0.2     0.35      0.25       0.16
+    6          -0.1     0.47      0.27       0.14
+    >>> fig = res.plot("probes.png")  # doctest: +SKIP
 """
 
 from __future__ import annotations

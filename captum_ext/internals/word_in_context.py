@@ -15,7 +15,15 @@ Examples::
     >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
     >>> texts, groups = EXAMPLE_CONTEXTS["sick"]
     >>> wic = word_in_context(adapter, "sick", texts, groups)  # doctest: +SKIP
-    >>> wic.summary()[["layer", "cosine_within", "cosine_between"]]  # doctest: +SKIP
+    >>> wic.summary()[["layer", "cosine_within", "cosine_between"]].round(2)  # doctest: +SKIP
+       layer  cosine_within  cosine_between
+    0      0           0.03            0.03
+    1      1           0.09            0.08
+    2      2           0.10            0.10
+    3      3           0.10            0.11
+    4      4           0.09            0.15
+    5      5           0.07            0.12
+    6      6           0.17            0.32
 """
 
 from __future__ import annotations

@@ -183,7 +183,9 @@ class CaptumLimeExplainer(_CaptumSurrogateExplainer):
 
     Examples::
 
+        >>> from adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
+        >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> lime = make_explainer("captum-lime", adapter, n_samples=300)  # doctest: +SKIP
         >>> lime.explain("what a lovely day", random_state=0).top_words(1)  # doctest: +SKIP
         ['lovely']
@@ -244,7 +246,9 @@ class CaptumKernelShapExplainer(_CaptumSurrogateExplainer):
 
     Examples::
 
+        >>> from adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
+        >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> ks = make_explainer("captum-kernelshap", adapter, n_samples=300)  # doctest: +SKIP
         >>> ks.explain("what a lovely day", random_state=0).top_words(1)  # doctest: +SKIP
         ['lovely']

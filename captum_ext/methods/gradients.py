@@ -71,6 +71,9 @@ def embedding_forward_func(
 
     Examples::
 
+        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.methods.gradients import embedding_forward_func
+        >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> f = embedding_forward_func(adapter)  # doctest: +SKIP
         >>> ids, mask = adapter.captum_inputs("what a lovely day")  # doctest: +SKIP
         >>> f(adapter.embedding_layer(ids), ids, mask).shape  # doctest: +SKIP
@@ -154,7 +157,9 @@ class SaliencyExplainer(_LayerGradientExplainer):
 
     Examples::
 
+        >>> from adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
+        >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> sal = make_explainer("saliency", adapter)  # doctest: +SKIP
         >>> sal.explain("what a lovely day").top_words(1)  # doctest: +SKIP
         ['lovely']
@@ -205,10 +210,12 @@ class InputXGradientExplainer(_LayerGradientExplainer):
 
     Examples::
 
+        >>> from adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
+        >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> ixg = make_explainer("input-x-gradient", adapter)  # doctest: +SKIP
         >>> ixg.explain("what a lovely day", target="positive").top_words(1)  # doctest: +SKIP
-        ['lovely']
+        ['day']
     """
 
     name = "input-x-gradient"
@@ -246,7 +253,9 @@ class SmoothGradExplainer(TextExplainer):
 
     Examples::
 
+        >>> from adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
+        >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> sg = make_explainer("smoothgrad", adapter, nt_samples=10)  # doctest: +SKIP
         >>> sg.explain("what a lovely day", random_state=0).top_words(1)  # doctest: +SKIP
         ['lovely']

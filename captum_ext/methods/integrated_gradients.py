@@ -40,7 +40,7 @@ class IntegratedGradientsExplainer(TextExplainer):
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> ig = make_explainer("ig", adapter, n_steps=32)  # doctest: +SKIP
         >>> ig.explain("not bad at all").top_words(2)  # doctest: +SKIP
-        ['bad', 'not']
+        ['not', 'all']
     """
 
     name = "ig"

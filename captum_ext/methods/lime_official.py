@@ -33,7 +33,9 @@ class OfficialLimeExplainer(TextExplainer):
 
     Examples::
 
+        >>> from adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
+        >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> lime = make_explainer("lime-official", adapter, n_samples=500)  # doctest: +SKIP
         >>> lime.explain("what a lovely day", random_state=0).top_words(1)  # doctest: +SKIP
         ['lovely']

@@ -62,10 +62,13 @@ class OcclusionExplainer(BatchedTextExplainer):
 
     Examples::
 
+        >>> from adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
+        >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> occ = make_explainer("occlusion", adapter)  # doctest: +SKIP
-        >>> occ.explain("not a lovely day", target="positive").top_words(1)  # doctest: +SKIP
-        ['lovely']
+        >>> wa = occ.explain("not a lovely day")  # doctest: +SKIP
+        >>> wa.labels[wa.target], wa.top_words(1)  # doctest: +SKIP
+        ('negative', ['not'])
     """
 
     name = "occlusion"

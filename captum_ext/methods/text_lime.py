@@ -42,11 +42,13 @@ class TextLimeExplainer(TextExplainer):
 
     Examples::
 
+        >>> from adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
+        >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> lime = make_explainer("lime-ngram", adapter)  # doctest: +SKIP
         >>> wa = lime.explain("not bad at all", random_state=0)  # doctest: +SKIP
-        >>> wa.extras["ngram_weights"][0]  # doctest: +SKIP
-        ['not bad', 0.31]
+        >>> wa.extras["ngram_weights"][0][0]  # the strongest n-gram  # doctest: +SKIP
+        'not bad'
     """
 
     name = "lime"

@@ -215,9 +215,11 @@ def finetune(
         >>> from captum_ext.train import finetune
         >>> from adapters.loading import load_classifier
         >>> result = finetune(None, "runs/quick", n_train=200, max_length=32)  # doctest: +SKIP
-        >>> round(result.test_accuracy, 2)  # doctest: +SKIP
-        0.66
+        >>> result.metrics["sizes"]["train"], 0.0 <= result.test_accuracy <= 1.0  # doctest: +SKIP
+        (200, True)
         >>> model, tokenizer = load_classifier("runs/quick")  # doctest: +SKIP
+        >>> model.config.id2label  # doctest: +SKIP
+        {0: 'negative', 1: 'positive'}
     """
     t_start = time.perf_counter()
     cpu_start = time.process_time()
