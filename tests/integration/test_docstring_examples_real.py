@@ -28,8 +28,8 @@ pytestmark = pytest.mark.integration
 
 # docstrings (DocTest names) too heavy to run here, each with the reason
 EXCLUDED = {
-    "captum_ext.train": "fine-tunes a model (tens of seconds)",
-    "captum_ext.train.finetune.finetune": "fine-tunes a model (tens of seconds)",
+    "captum_ext.train": "fine-tunes a model (11 s)",
+    "captum_ext.train.finetune.finetune": "fine-tunes a model (14 s)",
     "captum_ext.influence.crossfit.cross_fit_finetune": "fine-tunes two fold models (minutes)",
     "captum_ext.influence.audit.MislabelAudit": "its cross-fit part fine-tunes 4 models (30 s)",
 }
