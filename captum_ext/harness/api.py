@@ -369,8 +369,8 @@ def load_run(
 
         >>> from captum_ext.harness import compare, load_run
         >>> _ = compare(["what a lovely day"], methods="occlusion",
-        ...             out_dir="runs/demo", show_progress=False)  # doctest: +SKIP
-        >>> load_run("runs/demo").faithfulness_table["method"].tolist()  # doctest: +SKIP
+        ...             out_dir="runs/occlusion", show_progress=False)  # doctest: +SKIP
+        >>> load_run("runs/occlusion").faithfulness_table["method"].tolist()  # doctest: +SKIP
         ['random', 'occlusion']
     """
     out = Path(out_dir)
