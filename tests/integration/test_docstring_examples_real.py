@@ -35,6 +35,18 @@ EXCLUDED = {
 }
 # a broken collector (or SKIP marks dropped wholesale) must not pass by running nothing
 MIN_EXAMPLES = 150
+# The shown outputs are those of the default model as `captum-ext finetune` makes it on this
+# project's machine type (bf16 on an AVX512-BF16 CPU; two fresh fine-tunes give bit-identical
+# weights). Another CPU trains another model (e.g. in fp32): there the examples must still run
+# without an error, but the digits and rankings they print are not compared.
+REFERENCE_MODEL_FINGERPRINT = "cc06b2fb1c61a43d"
+
+
+class _AnyOutput(doctest.OutputChecker):
+    """Accepts any printed output; an example that raises still fails (doctest counts it apart)."""
+
+    def check_output(self, want: str, got: str, optionflags: int) -> bool:
+        return True
 
 
 def _modules() -> list[str]:
@@ -71,6 +83,23 @@ def test_the_collector_finds_the_examples():
 
 
 @pytest.fixture(scope="module")
+def output_checker(default_model_path):
+    from captum_ext.train.finetune import checkpoint_fingerprint
+
+    fingerprint = checkpoint_fingerprint(default_model_path)
+    if fingerprint == REFERENCE_MODEL_FINGERPRINT:
+        return doctest.OutputChecker()
+    import warnings
+
+    warnings.warn(
+        f"the default model ({fingerprint}) is not the one the examples show "
+        f"({REFERENCE_MODEL_FINGERPRINT}): the examples run, their outputs are not compared",
+        stacklevel=1,
+    )
+    return _AnyOutput()
+
+
+@pytest.fixture(scope="module")
 def cache(tmp_path_factory):
     # shared by the docstrings (the same 500 tweets' features are extracted once), as a user's
     return tmp_path_factory.mktemp("cache")
@@ -96,11 +125,11 @@ def sandbox(default_model_path, cache, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("name", TO_RUN)
-def test_docstring_runs_with_the_default_model(name, sandbox):
+def test_docstring_runs_with_the_default_model(name, sandbox, output_checker):
     test = copy.copy(DOCSTRINGS[name])
     test.globs = dict(test.globs)  # a run clears its globals: keep the collected ones intact
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-    runner = doctest.DocTestRunner(optionflags=flags)
+    runner = doctest.DocTestRunner(checker=output_checker, optionflags=flags)
     report = io.StringIO()
     result = runner.run(test, out=report.write)
     assert result.attempted == len(test.examples)
