@@ -83,3 +83,18 @@ def adapter(tiny_bert_dir):
     from adapters import TextClassifierAdapter
 
     return TextClassifierAdapter.from_pretrained(tiny_bert_dir, max_length=64)
+
+
+def package_modules() -> list[str]:
+    """Every module of the ``captum_ext`` and ``adapters`` packages (for the doctest tests)."""
+    import pkgutil
+
+    import adapters
+    import captum_ext
+
+    names = set()
+    for pkg in (captum_ext, adapters):
+        names.add(pkg.__name__)
+        for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
+            names.add(info.name)
+    return sorted(names)

@@ -13,14 +13,12 @@ import copy
 import doctest
 import importlib
 import io
-import pkgutil
 
 import matplotlib
 import pytest
 import torch
 
-import adapters
-import captum_ext
+from tests.conftest import package_modules
 
 matplotlib.use("Agg")
 
@@ -49,20 +47,11 @@ class _AnyOutput(doctest.OutputChecker):
         return True
 
 
-def _modules() -> list[str]:
-    names = set()
-    for pkg in (captum_ext, adapters):
-        names.add(pkg.__name__)
-        for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
-            names.add(info.name)
-    return sorted(names)
-
-
 def _skip_marked_docstrings() -> list[doctest.DocTest]:
     """Every docstring with a SKIP-marked example, SKIP stripped from all its examples."""
     finder = doctest.DocTestFinder()
     tests = []
-    for name in _modules():
+    for name in package_modules():
         for test in finder.find(importlib.import_module(name)):
             if not any(ex.options.get(doctest.SKIP) for ex in test.examples):
                 continue

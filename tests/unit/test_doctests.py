@@ -8,28 +8,17 @@ from __future__ import annotations
 
 import doctest
 import importlib
-import pkgutil
 
 import matplotlib
 import pytest
 from shared_fixtures import one_thread  # noqa: F401 (autouse fixture)
 
-import adapters
-import captum_ext
+from tests.conftest import package_modules
 
 matplotlib.use("Agg")
 
 
-def _modules() -> list[str]:
-    names = set()
-    for pkg in (captum_ext, adapters):
-        names.add(pkg.__name__)
-        for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
-            names.add(info.name)
-    return sorted(names)
-
-
-MODULES = _modules()
+MODULES = package_modules()
 # the docs tutorials copy these modules' examples: they must have some, not only pass
 MUST_HAVE_EXAMPLES = {
     f"captum_ext.viz.{m}" for m in ("html", "shap_interop", "captum_interop", "plots")
