@@ -43,7 +43,7 @@ test-integration: model
 
 lint: install
 	$(BIN)/ruff check captum_ext adapters tests benchmarks examples
-	$(BIN)/mypy captum_ext adapters
+	$(BIN)/mypy captum_ext
 
 ## docs: build the documentation site into site/ offline; the tutorials run on the default model
 docs: model $(VENV)/.docs-installed

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from adapters.alignment import TextEncoding, encode_text, truncate_ids
+from captum_ext.adapters.alignment import TextEncoding, encode_text, truncate_ids
 from captum_ext.errors import InputError
 
 __all__ = ["TextClassifierAdapter", "validate_text"]
@@ -61,7 +61,7 @@ class TextClassifierAdapter:
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> adapter.predict_proba(["what a lovely day", "i hate mondays"]).round(2)  # doctest: +SKIP
         array([[0.05, 0.95],
@@ -122,7 +122,7 @@ class TextClassifierAdapter:
 
         Loading is offline and safetensors-only: nothing is unpickled.
         """
-        from adapters.loading import load_classifier
+        from captum_ext.adapters.loading import load_classifier
 
         model, tokenizer = load_classifier(path, attn_implementation=attn_implementation)
         return cls(model, tokenizer, max_length=max_length, batch_size=batch_size, device=device)
@@ -396,7 +396,7 @@ class TextClassifierAdapter:
         Examples::
 
             >>> from captum.attr import LayerIntegratedGradients
-            >>> from adapters import TextClassifierAdapter
+            >>> from captum_ext.adapters import TextClassifierAdapter
             >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
             >>> lig = LayerIntegratedGradients(adapter.forward_func(), adapter.embedding_layer)  # doctest: +SKIP
             >>> ids, mask = adapter.captum_inputs("not bad at all")  # doctest: +SKIP

@@ -53,7 +53,7 @@ def base_encoder_dir() -> Path:
 
     Examples::
 
-        >>> from adapters.loading import base_encoder_dir
+        >>> from captum_ext.adapters.loading import base_encoder_dir
         >>> (base_encoder_dir() / "vocab.txt").is_file()
         True
     """
@@ -75,7 +75,7 @@ def default_model_dir() -> Path:
 
     Examples::
 
-        >>> from adapters.loading import default_model_dir
+        >>> from captum_ext.adapters.loading import default_model_dir
         >>> default_model_dir().name
         'default'
     """
@@ -200,7 +200,7 @@ def load_classifier(
 
     Examples::
 
-        >>> from adapters.loading import load_classifier
+        >>> from captum_ext.adapters.loading import load_classifier
         >>> model, tokenizer = load_classifier()  # doctest: +SKIP
         >>> model.config.id2label  # doctest: +SKIP
         {0: 'negative', 1: 'positive'}
@@ -298,7 +298,7 @@ def new_classifier_from_encoder(
 
     Examples::
 
-        >>> from adapters.loading import new_classifier_from_encoder
+        >>> from captum_ext.adapters.loading import new_classifier_from_encoder
         >>> model, tokenizer = new_classifier_from_encoder()
         >>> model.config.id2label
         {0: 'negative', 1: 'positive'}

@@ -116,7 +116,7 @@ def load_default_adapter(**kwargs: Any):
     """The fine-tuned default model (run `make model` first)."""
     import torch
 
-    from adapters import TextClassifierAdapter
+    from captum_ext.adapters import TextClassifierAdapter
 
     torch.set_num_threads(min(2, os.cpu_count() or 2))
     return TextClassifierAdapter.from_pretrained(None, **kwargs)

@@ -54,7 +54,7 @@ def naive(n: int) -> dict:
 
     import torch
 
-    from adapters.loading import default_model_dir, load_classifier
+    from captum_ext.adapters.loading import default_model_dir, load_classifier
 
     torch.set_num_threads(2)
     model, tok = load_classifier(default_model_dir())

@@ -82,7 +82,7 @@ def prepare_flip_model(seed: int = SEED) -> Path:
 
 
 def _adapter(model_dir: Path):
-    from adapters import TextClassifierAdapter
+    from captum_ext.adapters import TextClassifierAdapter
 
     return TextClassifierAdapter.from_pretrained(model_dir, max_length=MAX_LENGTH, batch_size=64)
 
@@ -390,7 +390,7 @@ def bench_fidelity(model_dir: str | None = None, n_train: int | None = None) -> 
 
     folder = Path(model_dir) if model_dir else None
     if folder is None:
-        from adapters.loading import default_model_dir
+        from captum_ext.adapters.loading import default_model_dir
 
         folder = default_model_dir()
     metrics = json.loads((folder / "metrics.json").read_text())
@@ -398,7 +398,7 @@ def bench_fidelity(model_dir: str | None = None, n_train: int | None = None) -> 
     if n_train is not None and n_train < len(train):
         train = train.sample(n_train, seed=SEED)
     hp = metrics["hyperparameters"]
-    from adapters import TextClassifierAdapter
+    from captum_ext.adapters import TextClassifierAdapter
 
     adapter = TextClassifierAdapter.from_pretrained(folder, max_length=hp["max_length"])
     out: dict = {

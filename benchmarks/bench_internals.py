@@ -40,7 +40,7 @@ def _adapter(args: argparse.Namespace):
 
 
 def _held_out(n: int, seed: int = SEED):
-    from adapters.loading import default_model_dir
+    from captum_ext.adapters.loading import default_model_dir
     from captum_ext.internals._data import held_out_dataset
 
     ds, note = held_out_dataset(None, default_model_dir())

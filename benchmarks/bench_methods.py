@@ -34,8 +34,8 @@ METHODS = (
 def load_adapter(base: bool, threads: int):
     import torch
 
-    from adapters import TextClassifierAdapter
-    from adapters.loading import default_model_dir, new_classifier_from_encoder
+    from captum_ext.adapters import TextClassifierAdapter
+    from captum_ext.adapters.loading import default_model_dir, new_classifier_from_encoder
 
     torch.set_num_threads(threads)
     if base or not default_model_dir().is_dir():

@@ -52,8 +52,8 @@ SECTIONS = ("agreement", "speed", "naive", "stability", "sp")
 def load_adapter(base: bool = False, model: str | None = None):
     import torch
 
-    from adapters import TextClassifierAdapter
-    from adapters.loading import default_model_dir, new_classifier_from_encoder
+    from captum_ext.adapters import TextClassifierAdapter
+    from captum_ext.adapters.loading import default_model_dir, new_classifier_from_encoder
 
     torch.set_num_threads(2)
     if model:
@@ -335,7 +335,11 @@ def naive_official(n_samples: int, text: str) -> dict:
 
     import torch
 
-    from adapters.loading import default_model_dir, load_classifier, new_classifier_from_encoder
+    from captum_ext.adapters.loading import (
+        default_model_dir,
+        load_classifier,
+        new_classifier_from_encoder,
+    )
 
     torch.set_num_threads(2)
     if os.environ.get("BENCH_MODEL") or default_model_dir().is_dir():

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from adapters import TextClassifierAdapter
+from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.data.examples import EXAMPLE_TWEETS
 from captum_ext.methods import list_methods, make_explainer
 from captum_ext.result import WordAttribution
@@ -35,7 +35,7 @@ def run_demo(
     Examples::
 
         >>> from pathlib import Path
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.demo import run_demo
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> results = run_demo(adapter, "out/demo", texts=["not bad at all"],

@@ -35,7 +35,7 @@ class WordAttribution:
 
     Attributes:
         text: the explained text.
-        words: the words (see :mod:`adapters.alignment`), in order.
+        words: the words (see :mod:`captum_ext.adapters.alignment`), in order.
         spans: ``(start, end)`` character span of each word in ``text``.
         scores: one score per word, shape ``(n_words,)``.
         target: index of the explained class.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from adapters import TextClassifierAdapter
+from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.data import EXAMPLE_TWEETS, default_data_path
 from captum_ext.harness import compare
 from captum_ext.viz import plot_agreement_heatmap

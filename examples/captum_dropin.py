@@ -14,8 +14,8 @@ from pathlib import Path
 
 from captum.attr import LayerIntegratedGradients
 
-from adapters import TextClassifierAdapter
 from captum_ext import TextLime
+from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.aggregation import aggregate_to_words
 from captum_ext.data import EXAMPLE_TWEETS
 from captum_ext.methods import make_explainer

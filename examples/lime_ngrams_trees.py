@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from adapters import TextClassifierAdapter
 from captum_ext import TextLime
+from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.attr import SubmodularPick
 from captum_ext.data import EXAMPLE_TWEETS, default_data_path, load_sentiment140
 from captum_ext.viz import plot_tree_surrogate

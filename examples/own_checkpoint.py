@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from adapters import TextClassifierAdapter
+from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.methods import make_explainer
 
 TEXT = "Thanks so much!!! Really appreciate that...Look forward to more of your tweets"
@@ -22,7 +22,7 @@ def save_demo_checkpoint(out: Path) -> Path:
     """A checkpoint directory made the way a user makes theirs: ``save_pretrained``."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from adapters.loading import default_model_dir
+    from captum_ext.adapters.loading import default_model_dir
 
     model = AutoModelForSequenceClassification.from_pretrained(default_model_dir())
     tokenizer = AutoTokenizer.from_pretrained(default_model_dir())

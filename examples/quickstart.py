@@ -14,8 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
-from adapters import TextClassifierAdapter
-from adapters.loading import default_model_dir
+from captum_ext.adapters import TextClassifierAdapter
+from captum_ext.adapters.loading import default_model_dir
 from captum_ext.data import EXAMPLE_TWEETS
 from captum_ext.methods import make_explainer
 from captum_ext.viz import compare_html, html_page, plot_word_heatmap

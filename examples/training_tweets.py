@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from adapters import TextClassifierAdapter
-from adapters.loading import default_model_dir
+from captum_ext.adapters import TextClassifierAdapter
+from captum_ext.adapters.loading import default_model_dir
 from captum_ext.data import EXAMPLE_TWEETS, TextDataset, load_sentiment140, split_dataset
 from captum_ext.influence import (
     AUDIT_METHODS,

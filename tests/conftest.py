@@ -80,20 +80,24 @@ def adapter(tiny_bert_dir):
     A module that needs another adapter (another ``max_length``, eager attention) defines its
     own ``adapter`` fixture, which takes precedence in that module.
     """
-    from adapters import TextClassifierAdapter
+    from captum_ext.adapters import TextClassifierAdapter
 
     return TextClassifierAdapter.from_pretrained(tiny_bert_dir, max_length=64)
 
 
 def package_modules() -> list[str]:
-    """Every module of the ``captum_ext`` and ``adapters`` packages (for the doctest tests)."""
+    """Every module of ``captum_ext``, ``captum_ext.adapters`` included (for the doctest tests).
+
+    ``captum_ext.adapters`` lives in the repository's top-level ``adapters/`` folder, so walking
+    ``captum_ext``'s folder does not reach it: it is walked on its own.
+    """
     import pkgutil
 
-    import adapters
     import captum_ext
+    import captum_ext.adapters
 
     names = set()
-    for pkg in (captum_ext, adapters):
+    for pkg in (captum_ext, captum_ext.adapters):
         names.add(pkg.__name__)
         for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
             names.add(info.name)

@@ -148,7 +148,7 @@ class SubmodularPick:
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext import TextLime
         >>> from captum_ext.attr import SubmodularPick
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP

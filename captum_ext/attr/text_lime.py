@@ -14,7 +14,7 @@ from captum._utils.models.model import Model
 from captum.attr import LimeBase
 from torch import Tensor
 
-from adapters.alignment import TextEncoding
+from captum_ext.adapters.alignment import TextEncoding
 from captum_ext.attr.perturbation import (
     FeatureSpace,
     Neighbourhood,
@@ -30,7 +30,7 @@ from captum_ext.attr.surrogates import LinearSurrogate, TreeSurrogate, make_surr
 from captum_ext.errors import InputError
 
 if TYPE_CHECKING:
-    from adapters.hf import Output, TextClassifierAdapter
+    from captum_ext.adapters.hf import Output, TextClassifierAdapter
     from captum_ext.result import WordAttribution
 
 __all__ = ["LimeResult", "TextLime"]
@@ -210,7 +210,7 @@ class TextLime(LimeBase):
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext import TextLime
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> lime = TextLime(adapter, random_state=0)  # doctest: +SKIP
@@ -307,7 +307,7 @@ class TextLime(LimeBase):
 
         Examples::
 
-            >>> from adapters import TextClassifierAdapter
+            >>> from captum_ext.adapters import TextClassifierAdapter
             >>> from captum_ext import TextLime
             >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
             >>> lime = TextLime.lime_compatible(adapter, random_state=0)  # doctest: +SKIP
@@ -706,7 +706,7 @@ class TextLime(LimeBase):
 
         Examples::
 
-            >>> from adapters import TextClassifierAdapter
+            >>> from captum_ext.adapters import TextClassifierAdapter
             >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
             >>> ids, mask = adapter.captum_inputs("not bad at all")  # doctest: +SKIP
             >>> lime = TextLime(adapter, random_state=0)  # doctest: +SKIP

@@ -9,7 +9,7 @@ explanations, a JSON dump and an escaped HTML report where each failure links to
 
 Examples::
 
-    >>> from adapters import TextClassifierAdapter
+    >>> from captum_ext.adapters import TextClassifierAdapter
     >>> from captum_ext.behaviour import default_suite, run_suite
     >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
     >>> result = run_suite(adapter, default_suite(size=10), max_explanations=2)  # doctest: +SKIP

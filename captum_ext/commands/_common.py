@@ -44,7 +44,7 @@ def method_list(value: str | None) -> list[str] | None:
 
 def load_adapter(args: argparse.Namespace, *, attn_implementation: str | None = None):
     """The adapter for the model options of ``args``."""
-    from adapters import TextClassifierAdapter
+    from captum_ext.adapters import TextClassifierAdapter
 
     return TextClassifierAdapter.from_pretrained(
         args.model,

@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from adapters import validate_text
+    from captum_ext.adapters import validate_text
     from captum_ext.methods import get_method, make_explainer
 
     get_method(args.method)  # fail fast on an unknown name, before loading the model

@@ -77,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from adapters.loading import default_model_dir
+    from captum_ext.adapters.loading import default_model_dir
     from captum_ext.train.finetune import METRICS_FILE, finetune
 
     out = args.out or default_model_dir()

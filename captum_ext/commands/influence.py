@@ -169,7 +169,7 @@ def training_data(args: argparse.Namespace):
 def _model_dir(model: str | None) -> Path:
     if model is not None:
         return Path(model).expanduser()
-    from adapters.loading import default_model_dir
+    from captum_ext.adapters.loading import default_model_dir
 
     return default_model_dir()
 
@@ -183,7 +183,7 @@ def _model_splits(model: str | None):
 
 # -- influence ----------------------------------------------------------------------------------
 def run_influence(args: argparse.Namespace) -> int:
-    from adapters import validate_text
+    from captum_ext.adapters import validate_text
     from captum_ext.influence import FeatureSimilarityKNN, RepresenterPoints
     from captum_ext.influence.representer import check_k
 

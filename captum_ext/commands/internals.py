@@ -150,7 +150,7 @@ def _write_json(path: Path, obj: Any) -> Path:
 
 
 def run_attention(args: argparse.Namespace) -> int:
-    from adapters import validate_text
+    from captum_ext.adapters import validate_text
     from captum_ext.internals import attention_maps
 
     text = validate_text(args.text)

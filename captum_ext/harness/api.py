@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from adapters.hf import TextClassifierAdapter
+from captum_ext.adapters.hf import TextClassifierAdapter
 from captum_ext.errors import DataError, InputError
 from captum_ext.harness.report import write_report
 from captum_ext.harness.runner import (

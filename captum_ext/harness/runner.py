@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters.hf import Output, TextClassifierAdapter, validate_text
+from captum_ext.adapters.hf import Output, TextClassifierAdapter, validate_text
 from captum_ext.errors import InputError
 from captum_ext.harness.store import ResultStore
 from captum_ext.methods import get_method, list_methods, make_explainer
@@ -135,7 +135,7 @@ def model_fingerprint(adapter: TextClassifierAdapter) -> str:
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.harness.runner import model_fingerprint
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> len(model_fingerprint(adapter))  # doctest: +SKIP
@@ -322,7 +322,7 @@ def run_compare(
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.harness.runner import run_compare, RunConfig
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> store = run_compare(["not bad at all"], adapter,  # doctest: +SKIP
@@ -471,7 +471,7 @@ def shared_predictions(adapter: TextClassifierAdapter) -> Iterator[dict[str, int
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.harness.runner import shared_predictions
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> with shared_predictions(adapter) as counts:  # doctest: +SKIP

@@ -43,7 +43,7 @@ from captum_ext.influence.representer import RepresenterPoints
 if TYPE_CHECKING:
     import pandas as pd
 
-    from adapters import TextClassifierAdapter
+    from captum_ext.adapters import TextClassifierAdapter
     from captum_ext.data import TextDataset
 
 __all__ = [
@@ -200,7 +200,7 @@ class MislabelAudit:
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.data import default_data_path, load_sentiment140
         >>> from captum_ext.influence import MislabelAudit
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP

@@ -9,7 +9,7 @@ model fine-tuned without the tweet cannot have memorised it.
 :func:`cross_fit_finetune` splits a :class:`~captum_ext.data.TextDataset` into ``n_folds``
 stratified, seeded folds (identical tweets always share a fold), fine-tunes the base encoder on
 the other folds with :func:`captum_ext.train.finetune` (the same recipe as ``captum-ext
-finetune``), and predicts the held-out fold through :class:`adapters.TextClassifierAdapter`.
+finetune``), and predicts the held-out fold through :class:`captum_ext.adapters.TextClassifierAdapter`.
 The fold models and their held-out predictions are cached on disk, keyed by the data
 fingerprint, the settings and the fold: an interrupted run resumes (within a fold, from
 ``finetune``'s training checkpoint) and a rerun reads the cache without fine-tuning.
@@ -180,7 +180,7 @@ def cross_fit_finetune(
     The rows are split by :func:`stratified_folds`; for each fold ``k`` the base encoder is
     fine-tuned with a fresh head on all rows outside fold ``k`` (:func:`captum_ext.train.finetune`
     with ``n_train=None, test_size=0, val_size=0, seed=random_state``), and the rows of fold
-    ``k`` are predicted by that model through :class:`adapters.TextClassifierAdapter` (same
+    ``k`` are predicted by that model through :class:`captum_ext.adapters.TextClassifierAdapter` (same
     ``max_length``). The result is the ``pred_probs`` of confident learning: feed it to
     :class:`~captum_ext.influence.MislabelAudit` (``finetuned_probs=``) or to ``cleanlab``.
 
@@ -204,7 +204,7 @@ def cross_fit_finetune(
         base (str or Path, optional): The encoder to fine-tune, a local checkpoint directory.
             It must not be a model fine-tuned on these labels (it would have seen the held-out
             folds): a folder with a ``captum-ext finetune`` ``metrics.json`` is refused.
-            Default: None, :func:`adapters.loading.base_encoder_dir` (MiniLM-L6).
+            Default: None, :func:`captum_ext.adapters.loading.base_encoder_dir` (MiniLM-L6).
         epochs (int, optional): Passes over the training folds. Default: 1
         max_length (int, optional): Word-pieces per tweet, in fine-tuning and prediction.
             Default: 48
@@ -401,7 +401,7 @@ def _check_n_folds(n_folds: Any, group_labels: np.ndarray) -> None:
 
 
 def _base_dir(base: str | os.PathLike[str] | None) -> Path:
-    from adapters.loading import base_encoder_dir
+    from captum_ext.adapters.loading import base_encoder_dir
     from captum_ext.train.finetune import METRICS_FILE, read_metrics
 
     folder = (base_encoder_dir() if base is None else Path(base).expanduser()).absolute()
@@ -427,7 +427,7 @@ def _finished(model_dir: Path) -> bool:
 def _predict_fold(
     model_dir: Path, texts: list[str], max_length: int, batch_size: int, show_progress: bool
 ) -> np.ndarray:
-    from adapters import TextClassifierAdapter
+    from captum_ext.adapters import TextClassifierAdapter
 
     adapter = TextClassifierAdapter.from_pretrained(
         model_dir, max_length=max_length, batch_size=batch_size

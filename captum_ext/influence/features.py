@@ -6,7 +6,7 @@ is the input of ``model.classifier`` (the pooled ``[CLS]`` state after dropout, 
 identity at evaluation); for other models it is the input of the last ``nn.Linear`` whose
 ``out_features`` equals the number of labels (RoBERTa's ``classifier.out_proj``).
 
-Features are computed through :meth:`adapters.TextClassifierAdapter.map_batches` (the adapter
+Features are computed through :meth:`captum_ext.adapters.TextClassifierAdapter.map_batches` (the adapter
 stays the only code that calls the model), with the attention mask, in length-sorted batches.
 For a dataset they are written to disk chunk by chunk as they are computed, so an interrupted run
 resumes where it stopped and memory is bounded by the chunk, not the dataset. The cache key is a
@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from captum_ext.errors import DataError, InputError
 
 if TYPE_CHECKING:
-    from adapters import TextClassifierAdapter
+    from captum_ext.adapters import TextClassifierAdapter
     from captum_ext.data import TextDataset
 
 __all__ = [
@@ -197,7 +197,7 @@ class HeadFeatureExtractor:
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.influence import HeadFeatureExtractor
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> extractor = HeadFeatureExtractor(adapter)  # doctest: +SKIP

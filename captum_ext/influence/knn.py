@@ -41,7 +41,7 @@ from captum_ext.influence.results import InfluenceResult
 if TYPE_CHECKING:
     import pandas as pd
 
-    from adapters import TextClassifierAdapter
+    from captum_ext.adapters import TextClassifierAdapter
     from captum_ext.data import TextDataset
 
 __all__ = ["FeatureSimilarityKNN", "exact_top_k", "similarity"]
@@ -235,7 +235,7 @@ class FeatureSimilarityKNN(DataInfluence):
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.data import default_data_path, load_sentiment140
         >>> from captum_ext.influence import FeatureSimilarityKNN
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP

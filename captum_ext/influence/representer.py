@@ -43,7 +43,7 @@ from captum_ext.influence.features import CachedFeatures, HeadFeatureExtractor, 
 from captum_ext.influence.results import InfluenceResult
 
 if TYPE_CHECKING:
-    from adapters import TextClassifierAdapter
+    from captum_ext.adapters import TextClassifierAdapter
     from captum_ext.data import TextDataset
 
 __all__ = ["RepresenterPoints"]
@@ -94,7 +94,7 @@ class RepresenterPoints(DataInfluence):
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.data import default_data_path, load_sentiment140
         >>> from captum_ext.influence import RepresenterPoints
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
@@ -476,7 +476,7 @@ def query_features(
     texts = list(inputs)
     if not texts:
         raise InputError("inputs is empty: give at least one text.")
-    from adapters import validate_text
+    from captum_ext.adapters import validate_text
 
     for i, t in enumerate(texts):
         validate_text(t, f"inputs[{i}]")

@@ -1,7 +1,7 @@
 """Inside the model: attention views, contextual-embedding maps, word-in-context distances, head
 importance and pruning, and layer probes.
 
-Every forward pass goes through :class:`adapters.TextClassifierAdapter` (``map_batches``,
+Every forward pass goes through :class:`captum_ext.adapters.TextClassifierAdapter` (``map_batches``,
 ``attentions``, ``forward_func``); results are data frames or small result objects that plot
 (PNG/SVG), write self-contained escaped HTML and dump JSON.
 

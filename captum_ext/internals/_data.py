@@ -30,7 +30,7 @@ def held_out_dataset(
     data: str | os.PathLike | None, model_dir: str | os.PathLike | None
 ) -> tuple[Any, str]:
     """``(dataset without the model's training tweets, note)``."""
-    from adapters.loading import default_model_dir
+    from captum_ext.adapters.loading import default_model_dir
     from captum_ext.data import default_data_path, load_sentiment140, split_dataset
 
     ds = load_sentiment140(default_data_path() if data is None else data)

@@ -18,7 +18,7 @@ weights exist) and returns :class:`AttentionMaps`, which
 
 Examples::
 
-    >>> from adapters import TextClassifierAdapter
+    >>> from captum_ext.adapters import TextClassifierAdapter
     >>> from captum_ext.internals import attention_maps
     >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
     >>> maps = attention_maps(adapter, "not bad at all")  # doctest: +SKIP
@@ -209,7 +209,7 @@ class AttentionMaps:
 
         Examples::
 
-            >>> from adapters import TextClassifierAdapter
+            >>> from captum_ext.adapters import TextClassifierAdapter
             >>> from captum_ext.internals import attention_maps
             >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
             >>> d = attention_maps(adapter, "not bad at all").to_bertviz()  # doctest: +SKIP
@@ -364,7 +364,7 @@ def attention_maps(adapter: Any, text: str) -> AttentionMaps:
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.internals import attention_maps
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> maps = attention_maps(adapter, "not bad at all")  # doctest: +SKIP

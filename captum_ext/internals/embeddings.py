@@ -9,7 +9,7 @@ HTML-escaped; nothing is fetched at view time).
 
 Examples::
 
-    >>> from adapters import TextClassifierAdapter
+    >>> from captum_ext.adapters import TextClassifierAdapter
     >>> from captum_ext.internals import embedding_map
     >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
     >>> texts = ["so happy today", "what a lovely day", "i hate mondays", "so sad and tired"]
@@ -387,7 +387,7 @@ def embedding_map(
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.internals import embedding_map
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> m = embedding_map(adapter, ["so happy", "so sad", "great", "awful"], [1, 0, 1, 0])  # doctest: +SKIP

@@ -18,7 +18,7 @@ attention probabilities by the mask, which scales that head's context slice by t
 
 Examples::
 
-    >>> from adapters import TextClassifierAdapter
+    >>> from captum_ext.adapters import TextClassifierAdapter
     >>> from captum_ext.internals.heads import head_importance, pruning_curve
     >>> from captum_ext.data import default_data_path, load_sentiment140
     >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
@@ -92,7 +92,7 @@ class HeadMask:
         >>> import torch
         >>> from captum_ext.internals.heads import HeadMask
         >>> mask = torch.ones(6, 12); mask[0, 3] = 0  # remove head 3 of layer 0
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> with HeadMask(adapter.model, mask):  # doctest: +SKIP
         ...     probs = adapter.predict_proba(["not bad at all"])
@@ -211,7 +211,7 @@ def gradient_head_importance(
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.internals.heads import gradient_head_importance
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> imp = gradient_head_importance(adapter, ["so happy", "so sad"], [1, 0])  # doctest: +SKIP
@@ -588,7 +588,7 @@ def head_importance(
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.internals.heads import head_importance
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> texts = ["so happy today", "what a lovely day", "i hate mondays", "so sad and tired"]

@@ -22,7 +22,7 @@ the texts; a second run reads them back instead of running the model.
 
 Examples::
 
-    >>> from adapters import TextClassifierAdapter
+    >>> from captum_ext.adapters import TextClassifierAdapter
     >>> from captum_ext.internals import probe
     >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
     >>> from captum_ext.data import default_data_path, load_sentiment140

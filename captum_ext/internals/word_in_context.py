@@ -10,7 +10,7 @@ within a group from distances between groups.
 
 Examples::
 
-    >>> from adapters import TextClassifierAdapter
+    >>> from captum_ext.adapters import TextClassifierAdapter
     >>> from captum_ext.internals import EXAMPLE_CONTEXTS, word_in_context
     >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
     >>> texts, groups = EXAMPLE_CONTEXTS["sick"]

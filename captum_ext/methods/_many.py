@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from adapters.alignment import TextEncoding
-from adapters.hf import TextClassifierAdapter, validate_text
+from captum_ext.adapters.alignment import TextEncoding
+from captum_ext.adapters.hf import TextClassifierAdapter, validate_text
 from captum_ext.errors import InputError
 from captum_ext.methods.base import Scores, TextExplainer
 from captum_ext.result import WordAttribution

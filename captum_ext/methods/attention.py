@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from adapters.hf import TextClassifierAdapter
+from captum_ext.adapters.hf import TextClassifierAdapter
 from captum_ext.errors import InputError
 from captum_ext.methods._many import BatchedTextExplainer, Prepared
 from captum_ext.methods.base import Scores
@@ -136,7 +136,7 @@ class AttentionLastExplainer(_AttentionExplainer):
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> att = make_explainer("attention-last", adapter)  # doctest: +SKIP
@@ -164,7 +164,7 @@ class AttentionRolloutExplainer(_AttentionExplainer):
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> roll = make_explainer("attention-rollout", adapter)  # doctest: +SKIP

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from adapters.alignment import TextEncoding
-from adapters.hf import TextClassifierAdapter, validate_text
+from captum_ext.adapters.alignment import TextEncoding
+from captum_ext.adapters.hf import TextClassifierAdapter, validate_text
 from captum_ext.aggregation import aggregate_to_words, check_aggregation
 from captum_ext.result import WordAttribution
 

@@ -37,8 +37,8 @@ from captum._utils.models.linear_model import SkLearnRidge
 from captum.attr import KernelShap, Lime
 from torch import Tensor
 
-from adapters.alignment import TextEncoding
-from adapters.hf import Output, TextClassifierAdapter
+from captum_ext.adapters.alignment import TextEncoding
+from captum_ext.adapters.hf import Output, TextClassifierAdapter
 from captum_ext.errors import InputError
 from captum_ext.methods.base import Scores, TextExplainer
 from captum_ext.methods.registry import MethodSpec, register_method
@@ -56,7 +56,7 @@ def word_feature_mask(encoding: TextEncoding) -> list[int]:
 
     Examples::
 
-        >>> from adapters.alignment import TextEncoding
+        >>> from captum_ext.adapters.alignment import TextEncoding
         >>> enc = TextEncoding(text="hi you", input_ids=[101, 7632, 2017, 102],
         ...                    tokens=["[CLS]", "hi", "you", "[SEP]"],
         ...                    token_to_word=[None, 0, 1, None], words=["hi", "you"],
@@ -183,7 +183,7 @@ class CaptumLimeExplainer(_CaptumSurrogateExplainer):
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> lime = make_explainer("captum-lime", adapter, n_samples=300)  # doctest: +SKIP
@@ -246,7 +246,7 @@ class CaptumKernelShapExplainer(_CaptumSurrogateExplainer):
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> ks = make_explainer("captum-kernelshap", adapter, n_samples=300)  # doctest: +SKIP

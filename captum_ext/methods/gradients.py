@@ -31,8 +31,8 @@ import torch
 from captum.attr import LayerGradientXActivation, NoiseTunnel, Saliency
 from torch import Tensor
 
-from adapters.alignment import TextEncoding
-from adapters.hf import Output, TextClassifierAdapter
+from captum_ext.adapters.alignment import TextEncoding
+from captum_ext.adapters.hf import Output, TextClassifierAdapter
 from captum_ext.errors import InputError
 from captum_ext.methods._many import BatchedTextExplainer, Prepared
 from captum_ext.methods.base import Scores, TextExplainer
@@ -71,7 +71,7 @@ def embedding_forward_func(
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.methods.gradients import embedding_forward_func
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> f = embedding_forward_func(adapter)  # doctest: +SKIP
@@ -157,7 +157,7 @@ class SaliencyExplainer(_LayerGradientExplainer):
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> sal = make_explainer("saliency", adapter)  # doctest: +SKIP
@@ -210,7 +210,7 @@ class InputXGradientExplainer(_LayerGradientExplainer):
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> ixg = make_explainer("input-x-gradient", adapter)  # doctest: +SKIP
@@ -253,7 +253,7 @@ class SmoothGradExplainer(TextExplainer):
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> sg = make_explainer("smoothgrad", adapter, nt_samples=10)  # doctest: +SKIP

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from captum.attr import LayerIntegratedGradients
 
-from adapters.alignment import TextEncoding
-from adapters.hf import Output, TextClassifierAdapter
+from captum_ext.adapters.alignment import TextEncoding
+from captum_ext.adapters.hf import Output, TextClassifierAdapter
 from captum_ext.errors import InputError
 from captum_ext.methods.base import Scores, TextExplainer
 from captum_ext.methods.registry import MethodSpec, register_method
@@ -35,7 +35,7 @@ class IntegratedGradientsExplainer(TextExplainer):
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> ig = make_explainer("ig", adapter, n_steps=32)  # doctest: +SKIP

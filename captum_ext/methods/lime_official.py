@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from adapters.alignment import TextEncoding, words_overlapping
-from adapters.hf import TextClassifierAdapter
+from captum_ext.adapters.alignment import TextEncoding, words_overlapping
+from captum_ext.adapters.hf import TextClassifierAdapter
 from captum_ext.errors import InputError
 from captum_ext.methods.base import Scores, TextExplainer
 from captum_ext.methods.registry import MethodSpec, register_method
@@ -33,7 +33,7 @@ class OfficialLimeExplainer(TextExplainer):
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> lime = make_explainer("lime-official", adapter, n_samples=500)  # doctest: +SKIP

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from adapters.alignment import TextEncoding
-from adapters.hf import Output, TextClassifierAdapter
+from captum_ext.adapters.alignment import TextEncoding
+from captum_ext.adapters.hf import Output, TextClassifierAdapter
 from captum_ext.errors import InputError
 from captum_ext.methods._many import BatchedTextExplainer, Prepared
 from captum_ext.methods.base import Scores
@@ -62,7 +62,7 @@ class OcclusionExplainer(BatchedTextExplainer):
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> occ = make_explainer("occlusion", adapter)  # doctest: +SKIP

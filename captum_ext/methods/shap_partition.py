@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from adapters.alignment import TextEncoding, words_overlapping
-from adapters.hf import Output, TextClassifierAdapter
+from captum_ext.adapters.alignment import TextEncoding, words_overlapping
+from captum_ext.adapters.hf import Output, TextClassifierAdapter
 from captum_ext.errors import InputError
 from captum_ext.methods.base import Scores, TextExplainer
 from captum_ext.methods.registry import MethodSpec, register_method
@@ -53,7 +53,7 @@ class ShapPartitionExplainer(TextExplainer):
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> shap_exp = make_explainer("shap-partition", adapter)  # doctest: +SKIP

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from adapters.alignment import TextEncoding
-from adapters.hf import TextClassifierAdapter
+from captum_ext.adapters.alignment import TextEncoding
+from captum_ext.adapters.hf import TextClassifierAdapter
 from captum_ext.attr.text_lime import TextLime
 from captum_ext.errors import InputError
 from captum_ext.methods.base import Scores, TextExplainer
@@ -42,7 +42,7 @@ class TextLimeExplainer(TextExplainer):
 
     Examples::
 
-        >>> from adapters import TextClassifierAdapter
+        >>> from captum_ext.adapters import TextClassifierAdapter
         >>> from captum_ext.methods import make_explainer
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> lime = make_explainer("lime-ngram", adapter)  # doctest: +SKIP

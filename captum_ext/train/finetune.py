@@ -2,7 +2,7 @@
 
 The library side of ``captum-ext finetune``: split the data (de-duplicated, seeded), fine-tune
 the base encoder with a fresh head, evaluate on the held-out test split and write a checkpoint
-directory that :func:`adapters.loading.load_classifier` reads (safetensors weights, config,
+directory that :func:`captum_ext.adapters.loading.load_classifier` reads (safetensors weights, config,
 tokenizer, ``metrics.json``). Training checkpoints (:mod:`captum_ext.train.checkpoint`) let an
 interrupted run continue where it stopped and end with the same weights.
 """
@@ -175,7 +175,7 @@ def finetune(
         batch_size (int, optional): Tweets per optimizer step. Default: 32
         lr (float, optional): Peak learning rate of AdamW. Default: 1e-4
         base (str or Path, optional): The encoder to start from, a local Hugging Face checkpoint
-            directory. Default: None, :func:`adapters.loading.base_encoder_dir` (MiniLM-L6).
+            directory. Default: None, :func:`captum_ext.adapters.loading.base_encoder_dir` (MiniLM-L6).
         test_size (float or int, optional): Held-out test tweets, a fraction or a count.
             Default: 2000
         val_size (float or int, optional): Validation tweets, a fraction or a count; evaluated
@@ -213,7 +213,7 @@ def finetune(
     Examples::
 
         >>> from captum_ext.train import finetune
-        >>> from adapters.loading import load_classifier
+        >>> from captum_ext.adapters.loading import load_classifier
         >>> result = finetune(None, "runs/quick", n_train=200, max_length=32)  # doctest: +SKIP
         >>> result.metrics["sizes"]["train"], 0.0 <= result.test_accuracy <= 1.0  # doctest: +SKIP
         (200, True)
@@ -296,7 +296,11 @@ def _run(
 ) -> FinetuneResult:
     from tqdm.auto import tqdm
 
-    from adapters.loading import base_encoder_dir, new_classifier_from_encoder, quiet_transformers
+    from captum_ext.adapters.loading import (
+        base_encoder_dir,
+        new_classifier_from_encoder,
+        quiet_transformers,
+    )
     from captum_ext.data import TextDataset, default_data_path, load_sentiment140, split_dataset
 
     # --- data --------------------------------------------------------------------------------
@@ -566,7 +570,7 @@ def model_splits(model_dir: str | os.PathLike[str]) -> tuple[TextDataset, TextDa
 
     Examples::
 
-        >>> from adapters.loading import default_model_dir
+        >>> from captum_ext.adapters.loading import default_model_dir
         >>> from captum_ext.train import model_splits
         >>> train, test = model_splits(default_model_dir())  # doctest: +SKIP
         >>> len(train), len(test)  # doctest: +SKIP

@@ -48,7 +48,7 @@ def on_config(config: Any) -> Any:
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
 
-    from adapters.loading import default_model_dir
+    from captum_ext.adapters.loading import default_model_dir
 
     model_dir = default_model_dir()
     if not (model_dir / "model.safetensors").is_file():

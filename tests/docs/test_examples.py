@@ -56,7 +56,7 @@ CASES: dict[str, tuple[list[str], list[str], list[str]]] = {
 
 @pytest.fixture(scope="module")
 def default_model():
-    from adapters.loading import default_model_dir
+    from captum_ext.adapters.loading import default_model_dir
 
     path = default_model_dir()
     if not (path / "model.safetensors").is_file():

@@ -20,7 +20,7 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def default_model_path() -> Path:
-    from adapters.loading import default_model_dir
+    from captum_ext.adapters.loading import default_model_dir
 
     path = default_model_dir()
     if not (path / "model.safetensors").is_file():
@@ -33,6 +33,6 @@ def default_model_path() -> Path:
 
 @pytest.fixture(scope="session")
 def real_adapter(default_model_path):
-    from adapters import TextClassifierAdapter
+    from captum_ext.adapters import TextClassifierAdapter
 
     return TextClassifierAdapter.from_pretrained(default_model_path)

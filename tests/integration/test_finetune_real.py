@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from adapters.loading import base_encoder_dir, load_classifier
+from captum_ext.adapters.loading import base_encoder_dir, load_classifier
 from captum_ext.data import default_data_path, load_sentiment140, split_dataset
 from captum_ext.train import finetune
 

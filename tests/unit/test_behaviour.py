@@ -10,7 +10,7 @@ import torch
 from shared_fixtures import one_thread  # noqa: F401 (autouse fixture)
 from torch import nn
 
-from adapters import TextClassifierAdapter
+from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.behaviour import (
     DIR,
     INV,

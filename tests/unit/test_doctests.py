@@ -1,4 +1,4 @@
-"""Every docstring example in captum_ext and adapters runs and prints what it shows.
+"""Every docstring example in captum_ext (captum_ext.adapters included) runs and prints what it shows.
 
 Examples that need the fine-tuned default model are marked ``+SKIP`` (unit tests run before it
 exists on a fresh machine); the README and the executed docs tutorials run that code.
@@ -27,7 +27,7 @@ MUST_HAVE_EXAMPLES = {
 
 def test_the_modules_are_found():
     # a guard against the walk silently finding nothing (the parametrised tests would then pass)
-    assert {"adapters.hf", "captum_ext.attr.text_lime", "captum_ext.viz.plots"} <= set(MODULES)
+    assert {"captum_ext.adapters.hf", "captum_ext.attr.text_lime", "captum_ext.viz.plots"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)

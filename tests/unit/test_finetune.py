@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import BertForSequenceClassification
 
-from adapters.loading import load_classifier
+from captum_ext.adapters.loading import load_classifier
 from captum_ext.data import TextDataset, split_dataset
 from captum_ext.errors import InputError
 from captum_ext.train import FinetuneResult, finetune

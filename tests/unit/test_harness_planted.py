@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from adapters import TextClassifierAdapter
+from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.harness import compare
 from captum_ext.methods import MethodSpec, Scores, TextExplainer, list_methods, register_method
 from captum_ext.methods import registry as method_registry

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from adapters import TextClassifierAdapter
+from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.errors import DataError, InputError
 from captum_ext.harness import RunConfig, run_compare
 from captum_ext.harness.store import ResultStore, record_key

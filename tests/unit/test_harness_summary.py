@@ -265,7 +265,7 @@ def test_plausibility_table_against_the_metric_functions(records):
 
 
 def test_jsonl_rationales_reach_the_report(tiny_bert_dir, tmp_path, one_thread):
-    from adapters import TextClassifierAdapter
+    from captum_ext.adapters import TextClassifierAdapter
     from captum_ext.harness import compare, load_rationales
 
     data = tmp_path / "r.jsonl"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from test_influence_support import one_thread, planted  # noqa: F401
 
-from adapters import TextClassifierAdapter
+from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.cli import main
 from captum_ext.data import TextDataset
 from captum_ext.errors import InputError

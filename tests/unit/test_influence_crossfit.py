@@ -15,8 +15,8 @@ from scipy.stats import rankdata
 from test_influence_support import one_thread, planted  # noqa: F401
 
 import captum_ext.influence.crossfit as crossfit
-from adapters import TextClassifierAdapter
-from adapters.loading import load_classifier
+from captum_ext.adapters import TextClassifierAdapter
+from captum_ext.adapters.loading import load_classifier
 from captum_ext.cli import main
 from captum_ext.data import TextDataset
 from captum_ext.errors import InputError

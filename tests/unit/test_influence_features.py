@@ -9,7 +9,7 @@ from conftest import make_tiny_bert
 from test_influence_support import one_thread  # noqa: F401
 from torch import nn
 
-from adapters import TextClassifierAdapter
+from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.data import TextDataset
 from captum_ext.errors import CaptumExtError, DataError, InputError
 from captum_ext.influence import (

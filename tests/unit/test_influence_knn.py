@@ -13,7 +13,7 @@ from test_influence_support import one_thread, planted  # noqa: F401
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from adapters import TextClassifierAdapter
+from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.data import TextDataset
 from captum_ext.errors import InputError
 from captum_ext.influence import FeatureSimilarityKNN, exact_top_k

@@ -11,7 +11,7 @@ from captum.influence._utils.common import KMostInfluentialResults
 from scipy.special import softmax
 from test_influence_support import one_thread, planted  # noqa: F401
 
-from adapters import TextClassifierAdapter
+from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.data import TextDataset
 from captum_ext.errors import InputError
 from captum_ext.influence import RepresenterPoints

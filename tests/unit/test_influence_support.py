@@ -55,7 +55,7 @@ def train_tiny(
     lr: float = 1e-3,
 ) -> Path:
     """Write a tiny BERT to ``path`` and train it on ``texts``/``labels`` (one thread)."""
-    from adapters import TextClassifierAdapter
+    from captum_ext.adapters import TextClassifierAdapter
 
     make_spread_bert(path, seed=seed)
     adapter = TextClassifierAdapter.from_pretrained(path)

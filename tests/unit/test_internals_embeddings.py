@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from shared_fixtures import one_thread  # noqa: F401 (autouse fixture)
 
-from adapters import TextClassifierAdapter
+from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.errors import InputError
 from captum_ext.internals import (
     EXAMPLE_CONTEXTS,

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from shared_fixtures import one_thread  # noqa: F401 (autouse fixture)
 
-from adapters import TextClassifierAdapter
+from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.errors import InputError
 from captum_ext.internals import (
     HeadMask,

@@ -1,4 +1,4 @@
-"""adapters.loading: offline, pickle-free loading of classifiers and clear errors."""
+"""captum_ext.adapters.loading: offline, pickle-free loading of classifiers and clear errors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import torch
 from transformers import BertForSequenceClassification, BertModel
 
-from adapters.loading import (
+from captum_ext.adapters.loading import (
     MODEL_DIR_ENV,
     base_encoder_dir,
     default_model_dir,

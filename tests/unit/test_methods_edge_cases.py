@@ -7,7 +7,7 @@ import pytest
 from shared_fixtures import one_thread  # noqa: F401 (autouse fixture)
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from adapters import TextClassifierAdapter
+from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.errors import InputError
 from captum_ext.methods import make_explainer
 

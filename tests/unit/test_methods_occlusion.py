@@ -7,7 +7,7 @@ import pytest
 import torch
 from shared_fixtures import one_thread  # noqa: F401 (autouse fixture)
 
-from adapters import TextClassifierAdapter
+from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.errors import InputError
 from captum_ext.methods import get_method, make_explainer
 from captum_ext.methods.occlusion import occlude_word

@@ -13,7 +13,7 @@ import torch
 from shared_fixtures import one_thread  # noqa: F401 (autouse fixture)
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from adapters import TextClassifierAdapter
+from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.methods import get_method, list_methods, make_explainer
 
 FILLER = "the a day home work time dinner night people today really just got went back still"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adapters.alignment import encode_text
+from captum_ext.adapters.alignment import encode_text
 from captum_ext.errors import InputError
 from captum_ext.metrics.faithfulness import (
     ERASER_BINS,

@@ -14,7 +14,7 @@ import torch
 from conftest import base_tokenizer
 from torch import nn
 
-from adapters import TextClassifierAdapter
+from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.attr import LinearSurrogate, TextLime
 from captum_ext.attr.perturbation import (
     FeatureSpace,
