@@ -19,7 +19,6 @@ Results go to ``benchmarks/results/bench_harness[_N].json``.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time
@@ -87,11 +86,11 @@ def main(argv: list[str] | None = None) -> int:
             "errors": int(row["errors"]) if row is not None else None,
             "extra_seed_seconds": float(extra["total_seconds"]) if extra is not None else 0.0,
         }
-    faith_s = (
-        float(timing.loc["faithfulness", "total_seconds"])
-        if "faithfulness" in timing.index
-        else 0.0
-    )
+    def stage(name: str) -> float:
+        return float(timing.loc[name, "total_seconds"]) if name in timing.index else 0.0
+
+    faith_s = stage("faithfulness")
+    sanity_s = stage("sanity checks")
     main_s = sum(v["total_seconds"] or 0.0 for v in per_method.values())
     extra_s = sum(v["extra_seed_seconds"] for v in per_method.values())
     payload = {
@@ -109,12 +108,18 @@ def main(argv: list[str] | None = None) -> int:
         "stage_seconds": {
             "explanations (main seed)": main_s,
             "explanations (extra seeds, stability)": extra_s,
-            "faithfulness": faith_s,
-            "summary + report (rest of wall)": max(0.0, wall - main_s - extra_s - faith_s),
+            "row metrics (faithfulness)": faith_s,
+            "sanity checks (randomisation, random logit, robustness)": sanity_s,
+            "summary + report (rest of wall)": max(
+                0.0, wall - main_s - extra_s - faith_s - sanity_s
+            ),
         },
         "model_rows_evaluated": adapter.n_forward_rows,
         "per_method": per_method,
-        "verdict": summary.verdict[["method", "verdict", "faithfulness_gain"]].to_dict("records"),
+        "headline": summary.headline,
+        "verdict": summary.verdict[
+            ["rank", "method", "tier", "verdict", "reasons", "mean_rank", "better_than_random"]
+        ].to_dict("records"),
         "run_dir": str(out),
     }
     name = "bench_harness" if args.n == 200 else f"bench_harness_{args.n}"
@@ -127,9 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     for m, v in sorted(per_method.items(), key=lambda kv: -(kv[1]["total_seconds"] or 0)):
         print(f"{m:<22}{v['seconds_per_tweet'] or 0:>10.3f}{v['total_seconds'] or 0:>10.1f}"
               f"{v['extra_seed_seconds']:>15.1f}")  # fmt: skip
-    for stage, s in payload["stage_seconds"].items():
-        print(f"{stage:<40}{s:>10.1f} s")
-    print(json.dumps(payload["verdict"], indent=None)[:2000])
+    for name, s in payload["stage_seconds"].items():
+        print(f"{name:<58}{s:>10.1f} s {100 * s / max(wall, 1e-9):>5.1f}%")
+    print(f"verdict: {summary.headline}")
+    print(summary.verdict[["rank", "method", "tier", "verdict", "mean_rank", "reasons"]]
+          .to_string(index=False))  # fmt: skip
     return 0
 
 

@@ -106,13 +106,46 @@ class WordAttribution:
         """Name of the predicted class."""
         return self.labels[self.predicted]
 
+    def importance(self) -> np.ndarray:
+        """THE importance of each word, the one definition every ranking and metric uses: the
+        signed score (towards the target) for signed methods, ``|score|`` for unsigned ones.
+
+        Examples::
+
+            >>> wa = WordAttribution(text="not bad", words=["not", "bad"], spans=[(0, 3), (4, 7)],
+            ...     scores=[-0.4, 0.2], target=1, labels=("n", "p"), probs=[0.3, 0.7], method="m")
+            >>> wa.importance().tolist()
+            [-0.4, 0.2]
+            >>> wa.signed = False
+            >>> wa.importance().tolist()
+            [0.4, 0.2]
+        """
+        return self.scores if self.signed else np.abs(self.scores)
+
+    def seen_words(self) -> np.ndarray:
+        """THE words the model saw (at least one word-piece in its input; truncation cuts the
+        others), in word order; every word when the token alignment is unknown.
+
+        Examples::
+
+            >>> wa = WordAttribution(text="a b c", words=["a", "b", "c"],
+            ...     spans=[(0, 1), (2, 3), (4, 5)], scores=[1, 2, 3], target=0, labels=("x",),
+            ...     probs=[1.0], method="m", token_to_word=[None, 0, 1, None])
+            >>> wa.seen_words().tolist()
+            [0, 1]
+        """
+        if self.token_to_word:
+            seen = sorted({w for w in self.token_to_word if w is not None})
+            if seen:
+                return np.asarray(seen, dtype=np.int64)
+        return np.arange(len(self.words))
+
     def ranking(self) -> np.ndarray:
-        """Word indices from most to least important (by signed score, or magnitude if unsigned).
+        """Word indices from most to least important (by :meth:`importance`).
 
         Ties keep text order (stable sort).
         """
-        key = self.scores if self.signed else np.abs(self.scores)
-        return np.argsort(-key, kind="stable")
+        return np.argsort(-self.importance(), kind="stable")
 
     def top_words(self, k: int = 5) -> list[str]:
         """The ``k`` highest-ranked words."""

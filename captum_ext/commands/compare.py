@@ -82,6 +82,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-random", type=int, default=5, help="random rankings per text (default 5)")
     p.add_argument("--no-faithfulness", action="store_true", help="skip the faithfulness scores")
     p.add_argument(
+        "--sanity-texts",
+        type=int,
+        default=20,
+        help="texts (the first ones) the randomisation, random-logit and robustness checks run "
+        "on; 0 skips them (default 20)",
+    )
+    p.add_argument(
+        "--randomisation-levels",
+        default="head,all",
+        help="cascade of the randomisation check: head, top<k>, all, comma-separated "
+        "(default head,all)",
+    )
+    p.add_argument(
+        "--metrics",
+        default=None,
+        help="comma-separated metric names (default: every registered metric; "
+        "see docs/harness.md)",
+    )
+    p.add_argument(
         "--chunk-size", type=int, default=8, help="texts per explain_many batch (default 8)"
     )
     p.add_argument(
@@ -136,14 +155,28 @@ def run(args: argparse.Namespace) -> int:
         stability_texts=args.stability_texts,
         faithfulness=not args.no_faithfulness,
         n_random=args.n_random,
+        sanity_texts=args.sanity_texts,
+        randomisation_levels=[x.strip() for x in args.randomisation_levels.split(",") if x.strip()],
+        metrics=args.metrics,
         chunk_size=args.chunk_size,
         html_texts=args.html_texts,
         show_progress=not args.no_progress,
     )
     out = sys.stdout
     out.write(f"{len(summary.results)} texts x {len(summary.methods)} methods -> {args.out}\n")
-    for sentence in summary.verdict["sentence"]:
-        out.write(f"  {sentence}\n")
+    out.write(f"verdict: {summary.headline}\n")
+    for _, row in summary.verdict.iterrows():
+        out.write(f"  {row['rank']:>2}. {row['sentence']}\n")
+    if summary.judgement is not None:
+        for note in summary.judgement.notes:
+            out.write(f"  note: {note}\n")
+        n_flag = len(summary.judgement.flagged)
+        if n_flag:
+            ids = ", ".join(summary.judgement.flagged["text_id"].head(10))
+            out.write(
+                f"  {n_flag} text(s) where the believed methods disagree on the top words "
+                f"(no single explanation is reliable there): {ids}\n"
+            )
     files = summary.settings.get("files", {})
     if "html" in files:
         out.write(f"report: {files['html']}\n")

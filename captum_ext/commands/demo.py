@@ -10,9 +10,11 @@ from captum_ext.commands._common import add_model_args, load_adapter, method_lis
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
-        help="explain the three example tweets with every method",
+        help="explain the three example tweets with every method, then say which to believe",
         description="Explain the three example tweets with every registered method, print the "
-        "top words and write OUT/index.html and OUT/results.jsonl.",
+        "top words, end with the verdict (which methods to believe on this model, from the "
+        "harness's metrics and sanity checks) and write OUT/index.html, OUT/results.jsonl and "
+        "the comparison run with its report in OUT/compare/.",
     )
     p.add_argument("--out", default="out/demo", help="output directory (default out/demo)")
     p.add_argument("--methods", default=None, help="comma-separated method names (default: all)")

@@ -22,6 +22,7 @@ from captum_ext.harness.runner import (
 from captum_ext.harness.store import ResultStore
 from captum_ext.harness.summary import RankByHarness, Summary, summarize
 from captum_ext.methods import list_methods
+from captum_ext.metrics.builtin.randomisation import DEFAULT_LEVELS
 from captum_ext.metrics.faithfulness import ERASER_BINS
 
 __all__ = ["compare", "load_rationales", "load_run", "load_texts"]
@@ -184,6 +185,10 @@ def compare(
     n_random: int = 5,
     bins: Sequence[float] = ERASER_BINS,
     max_steps: int = 20,
+    n_soft: int = 10,
+    sanity_texts: int = 20,
+    randomisation_levels: Sequence[str] = DEFAULT_LEVELS,
+    metrics: Sequence[str] | str | None = None,
     chunk_size: int = 8,
     report: bool = True,
     html_texts: int = 100,
@@ -226,7 +231,15 @@ def compare(
         faithfulness (bool, optional): score faithfulness. Default: True
         n_random (int, optional): random rankings per text for the baseline. Default: 5
         bins (sequence of float, optional): ERASER bins. Default: 1, 5, 10, 20, 50%
-        max_steps (int, optional): most points of a deletion curve. Default: 20
+        max_steps (int, optional): most points of a deletion or insertion curve. Default: 20
+        n_soft (int, optional): random draws per text of the soft comprehensiveness and
+            sufficiency metrics. Default: 10
+        sanity_texts (int, optional): texts (the first ones) the randomisation, random-logit and
+            robustness checks run on; 0 skips them. Default: 20
+        randomisation_levels (sequence of str, optional): the cascade of the randomisation
+            check (``"head"``, ``"top<k>"``, ``"all"``). Default: ("head", "all")
+        metrics (str or sequence of str, optional): registered metrics to compute
+            (:func:`captum_ext.metrics.protocol.list_metrics`). Default: all
         chunk_size (int, optional): texts per ``explain_many`` call and faithfulness batch.
             Default: 8
         report (bool, optional): write the report files into ``out_dir``. Default: True
@@ -234,19 +247,20 @@ def compare(
         show_progress (bool, optional): progress bars. Default: True
 
     Returns:
-        Summary: the data frames (``agreement``, ``agreement_summary``, ``faithfulness``,
-        ``faithfulness_table``, ``verdict``, ``stability``, ``timing``, ``attributions``) and the
-        results; ``summary.settings["files"]`` lists the report files.
+        Summary: the verdict (``summary.headline``, the ranked ``summary.verdict`` table and
+        ``summary.judgement``), the data frames (``metrics``, ``metric_table``, ``agreement``,
+        ``agreement_summary``, ``stability``, ``timing``, ``attributions``) and the results;
+        ``summary.settings["files"]`` lists the report files.
 
     Examples::
 
         >>> from captum_ext.harness import compare
         >>> s = compare(["what a lovely day", "i hate mondays"], methods="ig,occlusion",
         ...             out_dir="runs/demo", show_progress=False)  # doctest: +SKIP
-        >>> s.verdict[["method", "verdict"]]  # doctest: +SKIP
-              method   verdict
-        0         ig  faithful
-        1  occlusion  faithful
+        >>> s.verdict[["method", "tier", "verdict"]]  # doctest: +SKIP
+              method  tier  verdict
+        0         ig     1  believe
+        1  occlusion     1  believe
         >>> s.matrix("kendall_tau").round(2)  # doctest: +SKIP
                     ig  occlusion
         ig         1.0        0.5
@@ -286,6 +300,14 @@ def compare(
         bins=[float(b) for b in bins],
         n_random=int(n_random),
         max_steps=int(max_steps),
+        n_soft=int(n_soft),
+        sanity_texts=int(sanity_texts),
+        randomisation_levels=[str(x) for x in randomisation_levels],
+        metrics=(
+            [m.strip() for m in metrics.split(",") if m.strip()]
+            if isinstance(metrics, str)
+            else (list(metrics) if metrics is not None else None)
+        ),
         chunk_size=int(chunk_size),
     )
     ids = default_text_ids(len(text_list))
@@ -370,7 +392,7 @@ def load_run(
         >>> from captum_ext.harness import compare, load_run
         >>> _ = compare(["what a lovely day"], methods="occlusion",
         ...             out_dir="runs/occlusion", show_progress=False)  # doctest: +SKIP
-        >>> load_run("runs/occlusion").faithfulness_table["method"].tolist()  # doctest: +SKIP
+        >>> load_run("runs/occlusion").metric_table["method"].tolist()  # doctest: +SKIP
         ['random', 'occlusion']
     """
     out = Path(out_dir)

@@ -1,17 +1,23 @@
-"""Write a comparison run's report: summary JSON, CSV tables, heatmaps and one self-contained HTML page.
+"""Write a comparison run's report: summary JSON, CSV tables, figures and one self-contained HTML page.
 
 Files written into the run directory:
 
-* ``summary.json``: settings and budgets, the masking operator, the verdict, the faithfulness
-  table, the mean agreement of every pair, stability and timing;
-* ``faithfulness.csv``, ``faithfulness.md``, ``agreement.csv`` (per text and pair),
-  ``agreement_summary.csv``, ``stability.csv``, ``timing.csv``;
+* ``summary.json``: the verdict first (headline, ranked methods with tiers and reasons, flagged
+  texts, notes, mean ranks and the critical difference), then settings and budgets, the masking
+  operator, the metrics (their definitions and the method × metric means), the mean agreement of
+  every pair and stability. No timings: a rerun with the same seed writes it byte for byte again;
+* ``timing.json`` and ``timing.csv``: seconds per method, and the verdict's timing remark;
+* ``verdict.csv``, ``verdict.md``, ``metrics.csv`` (method × metric means),
+  ``metrics_per_text.csv`` (every metric per text and method), ``agreement.csv`` (per text and
+  pair), ``agreement_summary.csv``, ``stability.csv``;
+* ``critical_difference.png``: mean faithfulness ranks with Nemenyi's critical difference;
 * ``agreement_<metric>.png``: method × method heatmaps of Kendall's τ, Spearman's ρ, feature
   agreement@k and rank-biased overlap (``agreement_matrices.csv`` holds the matrices of all nine
   agreement metrics);
 * ``deletion_curves.png``: mean deletion curve of every method and of the random baseline;
-* ``report.html``: everything above in one page (figures embedded as base64 PNG, no external
-  resource, no script) with, per text, the words of every method side by side, coloured by score
+* ``report.html``: one page (figures embedded as base64 PNG, no external resource, no script)
+  that opens with the headline, the ranked table and the flagged texts, then the detail; per
+  text, the words of every method side by side, coloured by score
   (:func:`captum_ext.viz.html.compare_html`). All text from the data is HTML-escaped.
 """
 
@@ -30,7 +36,7 @@ import pandas as pd
 
 from captum_ext.harness.summary import AGREEMENT_METRICS, Summary
 
-__all__ = ["HEATMAP_METRICS", "faithfulness_display", "write_report"]
+__all__ = ["HEATMAP_METRICS", "metrics_display", "verdict_display", "write_report"]
 
 #: Metrics drawn as heatmaps (PNG files, embedded in the HTML page); the matrices of every metric
 #: are in ``agreement_matrices.csv``.
@@ -98,10 +104,10 @@ def _deletion_png(records: list[dict[str, Any]], methods: list[str]) -> bytes | 
     grid = np.linspace(0, 1, 11)
     curves: dict[str, list[np.ndarray]] = {}
     for r in records:
-        if r["kind"] != "faithfulness":
+        if r["kind"] != "metrics" or "deletion_curve" not in r.get("details", {}):
             continue
-        m = r["metrics"]
-        x = np.asarray(m["deletion_ks"], dtype=float) / max(1, m["n_words"])
+        m = r["details"]
+        x = np.asarray(m["deletion_ks"], dtype=float) / max(1, r["n_words"])
         y = np.asarray(m["deletion_curve"], dtype=float)
         if x.size >= 2:
             curves.setdefault(r["method"], []).append(np.interp(grid, x, y))
@@ -136,42 +142,87 @@ def _markdown_table(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
     return "\n".join([head, sep, *body]) + "\n"
 
 
-def faithfulness_display(summary: Summary) -> pd.DataFrame:
-    """The faithfulness table as people read it: one row per method, gains with their 95% CI,
-    the verdict; ``random`` first.
+def verdict_display(summary: Summary) -> pd.DataFrame:
+    """The ranked verdict as people read it: one row per method, believed methods first.
 
     Examples::
 
-        >>> faithfulness_display(Summary([], *[pd.DataFrame()] * 8)).empty
+        >>> verdict_display(Summary([], *[pd.DataFrame()] * 8)).empty
         True
     """
-    table = summary.faithfulness_table
+    v = summary.verdict
+    if v.empty:
+        return pd.DataFrame()
+    secs = {}
+    if not summary.timing.empty:
+        secs = dict(zip(summary.timing["method"], summary.timing["median_seconds"], strict=True))
+    cols = {
+        "rank": "#",
+        "method": "method",
+        "verdict": "verdict",
+        "tier": "tier",
+        "mean_rank": "mean faithfulness rank ↓",
+        "better_than_random": "better than random",
+        "randomisation": "|ρ| randomised model ↓",
+        "random_logit": "ρ other class ↓",
+        "robustness": "top-k kept under edits ↑",
+        "stability": "seed stability ↑",
+        "reasons": "why not",
+    }
+    out = v[[c for c in cols if c in v.columns]].rename(columns=cols)
+    out.insert(len(out.columns) - 1, "seconds/text", [secs.get(m, np.nan) for m in v["method"]])
+    return out
+
+
+def metrics_display(summary: Summary) -> pd.DataFrame:
+    """Method × metric means, ``random`` first, with each metric's label (its direction)."""
+    from captum_ext.metrics.protocol import list_metrics
+
+    table = summary.metric_table
     if table.empty:
         return pd.DataFrame()
+    labels = {m.name: m.label for m in list_metrics()}
+    return table.rename(columns={c: labels.get(c, c) for c in table.columns})
+
+
+def _cd_png(summary: Summary) -> bytes | None:
+    """Critical-difference diagram (Demšar 2006): mean ranks on an axis, methods within CD joined."""
+    from captum_ext.viz.plots import PlotFigure
+
+    j = summary.judgement
+    if j is None or not j.ranks.get("mean_rank"):
+        return None
+    ranks = {m: r for m, r in j.ranks["mean_rank"].items() if r is not None}
+    if len(ranks) < 2:
+        return None
+    cd = j.ranks.get("cd")
+    order = sorted(ranks, key=lambda m: (ranks[m], m))
+    k = len(order)
+    fig = PlotFigure(figsize=(8, 0.9 + 0.28 * k))
+    ax = fig.add_subplot()
+    ax.set_xlim(0.5, k + 0.5)
+    ax.set_ylim(k + 1, -1.2)
+    ax.invert_xaxis()
+    ax.axhline(0, color="black", lw=1)
+    tier = dict(zip(summary.verdict["method"], summary.verdict["tier"], strict=True))
     verdict = dict(zip(summary.verdict["method"], summary.verdict["verdict"], strict=True))
-
-    def gain(r: pd.Series, name: str) -> str:
-        if r["method"] == "random":
-            return ""
-        g, lo, hi = r[f"{name}_gain"], r[f"{name}_gain_low"], r[f"{name}_gain_high"]
-        return f"{g:+.3f} [{lo:+.3f}, {hi:+.3f}]"
-
-    rows = []
-    for _, r in table.iterrows():
-        rows.append(
-            {
-                "method": r["method"],
-                "texts": int(r["n_texts"]),
-                "comprehensiveness ↑": r["comprehensiveness"],
-                "comprehensiveness gain [95% CI]": gain(r, "comprehensiveness"),
-                "sufficiency ↓": r["sufficiency"],
-                "sufficiency gain [95% CI]": gain(r, "sufficiency"),
-                "deletion AUC ↓": r["deletion_auc"],
-                "ρ with leave-one-out": r["loo_spearman"],
-                "verdict": verdict.get(r["method"], "baseline"),
-            }
-        )
-    return pd.DataFrame(rows)
+    for i, m in enumerate(order):
+        x = ranks[m]
+        colour = "#b2182b" if verdict.get(m) == "do not use" else (
+            "#1a7f37" if tier.get(m) == 1 else "#555555")
+        ax.plot([x, x], [0, i + 1], color=colour, lw=1)
+        ax.text(x, i + 1, f"  {m} ({x:.2f}, tier {tier.get(m, '?')})", va="center",
+                ha="right" if x <= (k + 1) / 2 else "left", fontsize=10, color=colour)
+    if cd is not None and np.isfinite(cd):
+        ax.plot([1, 1 + cd], [-0.7, -0.7], color="black", lw=2)
+        ax.text(1 + cd / 2, -0.95, f"CD = {cd:.2f}", ha="center", fontsize=10)
+    ax.set_yticks([])
+    for side in ("left", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.xaxis.set_ticks_position("top")
+    ax.set_xlabel("mean faithfulness rank (1 = best)", fontsize=10)
+    ax.xaxis.set_label_position("top")
+    return _png(fig)
 
 
 def _html_table(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
@@ -218,7 +269,9 @@ _CSS = (
     "table.t td,table.t th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}"
     "table.t td:first-child,table.t th:first-child{text-align:left}h2{margin-top:1.6em}"
     ".fig{display:inline-block;vertical-align:top;margin:4px;width:48%}.fig img{width:100%}"
-    ".note{color:#555;font-size:0.9em}"
+    ".note{color:#555;font-size:0.9em}.headline{font-size:1.25em;font-weight:600;"
+    "background:#f3f7f3;border-left:4px solid #1a7f37;padding:0.5em 0.8em}"
+    ".cost{color:#444}.flag{margin:0.4em 0}.verdict table.t{font-size:0.8em}"
 )
 
 
@@ -229,6 +282,7 @@ def write_report(
     records: list[dict[str, Any]] | None = None,
     texts: dict[str, str] | None = None,
     html_texts: int = 100,
+    flagged_texts: int = 5,
     title: str = "captum-ext method comparison",
 ) -> dict[str, Path]:
     """Write the report files of a run into ``out_dir``.
@@ -242,6 +296,8 @@ def write_report(
             Default: None
         html_texts (int, optional): how many texts the HTML page shows word by word (all are in
             the JSONL and CSV files). Default: 100
+        flagged_texts (int, optional): how many flagged texts the verdict section shows.
+            Default: 5
         title (str, optional): page title. Default: "captum-ext method comparison"
 
     Returns:
@@ -258,17 +314,25 @@ def write_report(
         paths[name] = out / f"{name}.csv"
         df.to_csv(paths[name], index=False)
 
-    save_csv("faithfulness", summary.faithfulness_table)
+    save_csv("verdict", summary.verdict)
+    save_csv("metrics", summary.metric_table)
+    save_csv("metrics_per_text", summary.metrics)
     save_csv("agreement", summary.agreement)
     save_csv("agreement_summary", summary.agreement_summary)
     save_csv("stability", summary.stability)
     save_csv("timing", summary.timing)
     if not summary.plausibility.empty:
         save_csv("plausibility", summary.plausibility)
-    paths["faithfulness_md"] = out / "faithfulness.md"
-    paths["faithfulness_md"].write_text(
-        _markdown_table(faithfulness_display(summary)), encoding="utf-8"
+    paths["verdict_md"] = out / "verdict.md"
+    paths["verdict_md"].write_text(
+        (summary.judgement.headline + "\n\n" if summary.judgement else "")
+        + _markdown_table(verdict_display(summary)),
+        encoding="utf-8",
     )
+    cd_png = _cd_png(summary)
+    if cd_png is not None:
+        paths["critical_difference"] = out / "critical_difference.png"
+        paths["critical_difference"].write_bytes(cd_png)
 
     heatmaps: dict[str, bytes] = {}
     if len(summary.methods) >= 2 and not summary.agreement_summary.empty:
@@ -294,21 +358,33 @@ def write_report(
         if not summary.agreement_summary.empty
         else pd.DataFrame()
     )
+    from captum_ext.metrics.protocol import list_metrics
+
+    computed = set(summary.metrics["metric"]) if not summary.metrics.empty else set()
+    errors = summary.attributions[summary.attributions["error"].notna()]
+    timing_json = {
+        "cost_note": summary.judgement.cost_note if summary.judgement else "",
+        "timing": _records(summary.timing),
+    }
+    paths["timing_json"] = out / "timing.json"
+    paths["timing_json"].write_text(
+        json.dumps(_clean(timing_json), ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     summary_json = {
         "title": title,
+        "verdict": _clean(summary.judgement.to_dict()) if summary.judgement else None,
         "settings": settings,
         "methods": summary.methods,
         "n_texts": len(summary.results),
-        "verdict": _records(summary.verdict),
-        "faithfulness": _records(summary.faithfulness_table),
+        "metrics": [m.to_dict() for m in list_metrics() if m.name in computed],
+        "metric_means": _records(summary.metric_table.drop(columns=["seconds"], errors="ignore")),
         "agreement_mean": _records(mean_agreement),
         "agreement_random_pair": rand,
         "stability": _records(summary.stability),
         "plausibility": _records(summary.plausibility),
-        "timing": _records(summary.timing),
         "budgets": _records(_budgets(summary)),
-        "errors": _records(summary.attributions[summary.attributions["error"].notna()]),
-        "files": {name: p.name for name, p in paths.items()},
+        "errors": _records(errors[["text_id", "method", "seed", "error"]]),
+        "files": {name: p.name for name, p in sorted(paths.items())},
     }
     paths["summary"] = out / "summary.json"
     paths["summary"].write_text(
@@ -317,7 +393,7 @@ def write_report(
 
     paths["html"] = out / "report.html"
     paths["html"].write_text(
-        _html_page(summary, heatmaps, deletion_png, rand, texts or {}, html_texts, title),
+        _html_page(summary, heatmaps, deletion_png, cd_png, rand, texts or {}, html_texts, title, flagged_texts),
         encoding="utf-8",
     )
     return paths
@@ -327,10 +403,12 @@ def _html_page(
     summary: Summary,
     heatmaps: dict[str, bytes],
     deletion_png: bytes | None,
+    cd_png: bytes | None,
     rand: dict[str, float],
     texts: dict[str, str],
     html_texts: int,
     title: str,
+    flagged_texts: int = 5,
 ) -> str:
     from captum_ext.viz.html import compare_html
 
@@ -344,37 +422,73 @@ def _html_page(
         f"{_esc(s.get('target_rule', 'the predicted class'))}.</p>"
     )
 
-    # verdict
-    parts.append("<h2>Verdict: which methods are faithful on this model and data</h2>")
-    if summary.verdict.empty:
-        parts.append("<p>No faithfulness scores (run without faithfulness or no results).</p>")
+    # the answer first: headline, ranked table, flagged texts
+    j = summary.judgement
+    parts.append('<section class="verdict"><h2>Which explanation to believe</h2>')
+    if j is None or summary.verdict.empty:
+        parts.append("<p>No method has results: nothing to judge.</p>")
     else:
-        items = "".join(f"<li>{_esc(x)}</li>" for x in summary.verdict["sentence"])
-        parts.append(f"<ol>{items}</ol>")
+        parts.append(f'<p class="headline">{_esc(j.headline)}</p>')
+        if j.cost_note:
+            parts.append(f'<p class="cost">{_esc(j.cost_note)}</p>')
+        parts.append(_html_table(verdict_display(summary), "{:.2f}"))
+        if len(j.flagged):
+            believed = summary.verdict[summary.verdict["verdict"] == "believe"]["method"].tolist()
+            shown = j.flagged.head(flagged_texts)
+            parts.append(
+                f"<h3>{len(j.flagged)} text{'s' if len(j.flagged) != 1 else ''} where the "
+                "believed methods disagree: no single explanation is reliable here</h3>"
+            )
+            for _, row in shown.iterrows():
+                per = summary.results.get(row["text_id"], {})
+                wa_rows = [per[m] for m in believed if m in per]
+                if wa_rows:
+                    parts.append(
+                        f'<div class="flag"><b>text {_esc(row["text_id"])}</b> (top-word '
+                        f"agreement {row['agreement']:.2f}){compare_html(wa_rows, scale='row')}"
+                        "</div>"
+                    )
+        parts.append("</section>")
+        notes = list(j.notes)
+        if j.indicative:
+            notes.append(
+                f"Only {j.ranks.get('n_texts', 0)} texts: no confidence intervals; the verdict is "
+                "indicative only (run at least 10 texts)."
+            )
+        if notes:
+            parts.append("<ul class=\"note\">" + "".join(f"<li>{_esc(n)}</li>" for n in notes)
+                         + "</ul>")
+        if cd_png is not None:
+            parts.append(_img(cd_png, "critical difference diagram"))
     parts.append(
-        '<p class="note">Faithful: removing the words a method ranks first lowers the probability '
-        "of the explained class more than removing random words (comprehensiveness), and keeping "
-        "only them preserves it better (sufficiency), both with 95% bootstrap confidence over "
-        "texts, paired with the random-ranking baseline on the same texts. "
+        '<p class="note">How the verdict is made: on each text the methods are ranked on every '
+        "faithfulness metric and the ranks averaged (each metric weighs the same); a Friedman "
+        "test and Nemenyi's critical difference (Demšar 2006) group them into tiers (tier 1: not "
+        "significantly worse than the best). A method is <i>do not use</i> when it is not better "
+        "than the random-ranking baseline on most faithfulness metrics, or fails a randomisation "
+        "check (its explanation stays similar when the model's head and layers are re-initialised, "
+        "or when another class is explained), whatever its other scores. "
         f"Masking operator (one for all methods): {_esc(s.get('masking_operator', ''))}. "
         f"Bins: {_esc(', '.join(f'{b:.0%}' for b in s.get('bins', [])))} of the words "
         f"(at least one word each); random baseline: {_esc(s.get('n_random', ''))} random "
         "rankings per text.</p>"
     )
 
-    # faithfulness table
-    if not summary.faithfulness_table.empty:
-        parts.append("<h2>Faithfulness</h2>")
-        parts.append(_html_table(faithfulness_display(summary)))
-        parts.append(
-            '<p class="note">Comprehensiveness and sufficiency: AOPC, the mean over the bins of the '
-            "drop in the explained class's probability when the top words are deleted (or are all "
-            "that is kept); gain = method − random for comprehensiveness, random − method for "
-            "sufficiency, with a 95% bootstrap interval over texts; deletion AUC: area under the "
-            "deletion curve; ρ with leave-one-out: Spearman correlation of the scores with the "
-            "effect of deleting each word alone. All columns of faithfulness.csv hold the full "
-            "table.</p>"
+    # every metric
+    if not summary.metric_table.empty:
+        parts.append("<h2>Metrics</h2>")
+        parts.append(_html_table(metrics_display(summary)))
+        from captum_ext.metrics.protocol import list_metrics
+
+        computed = set(summary.metrics["metric"])
+        items = "".join(
+            f"<li><b>{_esc(m.label)}</b> ({_esc(m.family)}): {_esc(m.description)}"
+            + (f"; {_esc(m.reference)}" if m.reference else "")
+            + "</li>"
+            for m in list_metrics()
+            if m.name in computed
         )
+        parts.append(f'<ul class="note">{items}</ul>')
         if deletion_png is not None:
             parts.append(_img(deletion_png, "deletion curves"))
 

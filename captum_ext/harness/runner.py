@@ -1,4 +1,5 @@
-"""Run every method on every text, then score faithfulness, appending each result to the store.
+"""Run every method on every text, then score every registered metric, appending each result to
+the store.
 
 The loop is resumable: before computing anything it reads the store and skips every key already
 there, so a run that was interrupted (Ctrl-C, a crash, a killed process) continues where it stopped
@@ -6,18 +7,24 @@ and ends with exactly the records an uninterrupted run writes.
 
 The texts are processed in chunks: fixed slices of ``chunk_size`` texts. For a chunk, every
 method runs on its texts (``explain_many``: methods that batch across texts do so; a stochastic
-method also with the extra seeds), then faithfulness is scored, and all the chunk's records
+method also with the extra seeds), then the metrics are scored, and all the chunk's records
 are written in one ``write``: a chunk is saved whole or not at all, so a resumed run recomputes
 whole chunks, batched exactly as before, and gets bit-identical numbers (batching texts
 differently could change the last digits of a batched matrix product). Within a chunk the methods
 share the model's predictions (:func:`shared_predictions`): a perturbed text that one method
 already had scored (the LIME variants draw the same neighbourhood) is not scored again.
 
-Faithfulness (:mod:`captum_ext.metrics.faithfulness`): the perturbed inputs of every method, of the
-random-ranking baseline and of leave-one-out are built with the one masking operator
-(:func:`~captum_ext.metrics.faithfulness.delete_words`: the word-pieces of the removed words are
-deleted from the token ids) and evaluated by ``adapter.predict_ids`` in one batch (identical rows
-are evaluated once).
+Metrics come from the registry (:mod:`captum_ext.metrics.protocol`), by stage:
+
+* row metrics (faithfulness): the perturbed token-id rows of every row metric, every method and
+  the random-ranking baseline of a chunk are built with the one masking operator
+  (:func:`~captum_ext.metrics.faithfulness.delete_words`: the word-pieces of the removed words are
+  deleted from the token ids) and evaluated by ``adapter.predict_ids`` in one call (identical rows
+  are evaluated once); one ``metrics`` record per text and method;
+* variant metrics (randomisation, random logit, robustness), on the first ``sanity_texts``
+  texts: the variants they declare are explained grouped by model (the trained one, then each
+  randomisation level, in place and restored after); one ``variants`` record per text and method;
+* record metrics (stability, cost) need nothing at run time: the summary computes them.
 """
 
 from __future__ import annotations
@@ -41,15 +48,17 @@ from captum_ext.adapters.hf import Output, TextClassifierAdapter, validate_text
 from captum_ext.errors import InputError
 from captum_ext.harness.store import ResultStore
 from captum_ext.methods import get_method, list_methods, make_explainer
-from captum_ext.metrics.agreement import kendall_tau_b, spearman_rho
-from captum_ext.metrics.faithfulness import (
-    ERASER_BINS,
-    faithfulness_rows,
-    faithfulness_scores,
-    leave_one_out_rows,
-    random_rankings,
-    seen_words,
+from captum_ext.metrics.builtin.randomisation import DEFAULT_LEVELS
+from captum_ext.metrics.faithfulness import ERASER_BINS, complete_order, random_rankings, seen_words
+from captum_ext.metrics.protocol import (
+    RowContext,
+    RowMetric,
+    Variant,
+    VariantMetric,
+    get_metric,
+    list_metrics,
 )
+from captum_ext.metrics.randomise import encoder_layers, randomisation_levels, randomised
 from captum_ext.result import WordAttribution
 
 __all__ = [
@@ -72,6 +81,9 @@ MASKING_OPERATOR = (
 )
 
 MANIFEST = "run.json"
+#: Version of run.json's layout: 2 added the metric registry (``metrics`` and ``variants``
+#: records replace version 1's ``faithfulness`` and ``reference`` records).
+MANIFEST_VERSION = 2
 RECORDS = "records.jsonl"
 
 
@@ -82,14 +94,20 @@ class RunConfig:
     Attributes:
         methods: registry names, in run order.
         method_settings: per method, settings that override the registry defaults (budgets).
-        random_state: seed of stochastic methods and of the random baseline.
+        random_state: seed of stochastic methods, of the random baseline and of the metrics.
         stability_seeds: extra seeds for stochastic methods (agreement of a method with itself).
         stability_texts: how many texts (the first ones) the extra seeds run on.
-        faithfulness: whether to score faithfulness.
+        faithfulness: whether to score the row metrics (faithfulness family).
         bins: ERASER bins (fractions of the words).
         n_random: random rankings per text for the random baseline.
-        max_steps: most points of a deletion curve.
-        chunk_size: texts per ``explain_many`` call and per faithfulness batch.
+        max_steps: most points of a deletion or insertion curve.
+        n_soft: random draws per text of the soft comprehensiveness/sufficiency metrics.
+        sanity_texts: how many texts (the first ones) the variant metrics (randomisation, random
+            logit, robustness) run on; 0 skips them.
+        randomisation_levels: the cascade of the randomisation check
+            (:mod:`captum_ext.metrics.randomise`).
+        metrics: registered metric names to compute (default: every registered metric).
+        chunk_size: texts per ``explain_many`` call and per scoring batch.
     """
 
     methods: list[str]
@@ -101,7 +119,27 @@ class RunConfig:
     bins: list[float] = field(default_factory=lambda: list(ERASER_BINS))
     n_random: int = 5
     max_steps: int = 20
+    n_soft: int = 10
+    sanity_texts: int = 20
+    randomisation_levels: list[str] = field(default_factory=lambda: list(DEFAULT_LEVELS))
+    metrics: list[str] | None = None
     chunk_size: int = 8
+
+    def metric_names(self) -> list[str]:
+        """The metrics this run computes, registry order."""
+        if self.metrics is None:
+            return [m.name for m in list_metrics()]
+        wanted = {get_metric(m).name for m in self.metrics}  # unknown names fail here
+        return [m.name for m in list_metrics() if m.name in wanted]
+
+    def metric_settings(self) -> dict[str, Any]:
+        """What the metrics read from the run's settings (:attr:`RowContext.settings`)."""
+        return {
+            "bins": list(self.bins),
+            "max_steps": self.max_steps,
+            "n_soft": self.n_soft,
+            "randomisation_levels": list(self.randomisation_levels),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -114,6 +152,10 @@ class RunConfig:
             "bins": list(self.bins),
             "n_random": self.n_random,
             "max_steps": self.max_steps,
+            "n_soft": self.n_soft,
+            "sanity_texts": self.sanity_texts,
+            "randomisation_levels": list(self.randomisation_levels),
+            "metrics": self.metric_names(),
             "chunk_size": self.chunk_size,
         }
 
@@ -180,7 +222,7 @@ def _check_manifest(
             if spans:
                 row["rationale_spans"] = [[int(a), int(b)] for a, b in spans]
     new = {
-        "version": 1,
+        "version": MANIFEST_VERSION,
         "model": model,
         "model_fingerprint": fingerprint,
         "texts": text_rows,
@@ -206,7 +248,15 @@ def _check_manifest(
                 f"--out {out_dir} holds results of another model (its weights differ from this "
                 "one's, e.g. the default model was fine-tuned again): use another --out."
             )
-        for key in ("random_state", "bins", "n_random", "max_steps", "model"):
+        if old.get("version") != MANIFEST_VERSION:
+            raise InputError(
+                f"--out {out_dir} holds a run made by an older captum-ext (manifest version "
+                f"{old.get('version')!r}, this one writes {MANIFEST_VERSION}): use another --out."
+            )
+        for key in (
+            "random_state", "bins", "n_random", "max_steps", "n_soft", "randomisation_levels",
+            "model",
+        ):
             if key in old and old[key] != new[key]:
                 raise InputError(
                     f"--out {out_dir} holds a run with {key}={old[key]!r}, this one has "
@@ -282,10 +332,6 @@ def _explain_chunk(
     return out
 
 
-def _importance(wa: WordAttribution) -> np.ndarray:
-    return wa.scores if wa.signed else np.abs(wa.scores)
-
-
 def run_compare(
     texts: Sequence[str],
     adapter: TextClassifierAdapter,
@@ -327,7 +373,7 @@ def run_compare(
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> store = run_compare(["not bad at all"], adapter,  # doctest: +SKIP
         ...                     config=RunConfig(methods=["ig"]), show_progress=False)
-        >>> [r["method"] for r in store.records("faithfulness")]  # doctest: +SKIP
+        >>> [r["method"] for r in store.records("metrics")]  # doctest: +SKIP
         ['random', 'ig']
     """
     texts = [validate_text(t, f"texts[{i}]") for i, t in enumerate(texts)]
@@ -376,6 +422,11 @@ def run_compare(
 
     seed0 = config.random_state
     n_stab = min(config.stability_texts, len(texts))
+    variant_metrics = config.sanity_texts > 0 and any(
+        isinstance(get_metric(n), VariantMetric) for n in config.metric_names()
+    )
+    if variant_metrics:  # a bad level or a model without layers fails here, before any work
+        randomisation_levels(config.randomisation_levels, len(encoder_layers(adapter.model)))
     extra_seeds = [int(x) for x in dict.fromkeys(config.stability_seeds) if int(x) != seed0]
 
     def seeds_of(method: str, i: int) -> list[int]:
@@ -413,7 +464,13 @@ def run_compare(
             ]
             if not jobs and not (
                 config.faithfulness
-                and any(_pending_faithfulness(store, text_ids[i], config, []) for i in chunk)
+                and any(_pending_metrics(store, text_ids[i], config, []) for i in chunk)
+            ) and not (
+                variant_metrics
+                and _variant_jobs(
+                    chunk, texts, text_ids, target_idx, probs, config, store,
+                    _attributions_of(store, [], {text_ids[i] for i in chunk}, seed0),
+                )
             ):
                 continue
             records: list[dict[str, Any]] = []
@@ -453,6 +510,16 @@ def run_compare(
                     records += _score_chunk(
                         adapter, chunk, texts, text_ids, target_idx, config, store, records
                     )
+            if variant_metrics:
+                for method in config.methods:
+                    if method not in explainers:
+                        explainers[method] = make_explainer(
+                            method, adapter, **config.method_settings.get(method, {})
+                        )
+                records += _variant_chunk(
+                    adapter, explainers, chunk, texts, text_ids, target_idx, probs, config,
+                    store, records, progress,
+                )
             store.extend(records)  # one write: a chunk is saved whole or not at all
     finally:
         progress.close()
@@ -532,21 +599,63 @@ def _random_seed(random_state: int, text_id: str) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
-def _pending_faithfulness(
+def _attributions_of(
+    store: ResultStore, new_records: list[dict[str, Any]], ids: set[str], seed: int
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """``{(text_id, method): attribution record}`` at ``seed`` for the texts ``ids``."""
+    return {
+        (r["text_id"], r["method"]): r
+        for r in [*store.records("attribution"), *new_records]
+        if r["kind"] == "attribution" and r["seed"] == seed and r["text_id"] in ids
+    }
+
+
+def _pending_metrics(
     store: ResultStore, tid: str, config: RunConfig, new_records: list[dict[str, Any]]
 ) -> list[str]:
-    """What faithfulness still needs for one text: ``"random"`` and the methods with an
+    """What the row metrics still need for one text: ``"random"`` and the methods with an
     attribution (in the store or among ``new_records``; not an error) but no score yet."""
     seed0 = config.random_state
-    have = {
-        r["method"]
-        for r in [*store.records("attribution"), *new_records]
-        if r["kind"] == "attribution" and r["text_id"] == tid and r["seed"] == seed0
-    }
-    todo = [m for m in config.methods if m in have and ("faithfulness", tid, m, seed0) not in store]
-    if ("faithfulness", tid, "random", seed0) not in store:
+    have = {m for (t, m) in _attributions_of(store, new_records, {tid}, seed0)}
+    todo = [m for m in config.methods if m in have and ("metrics", tid, m, seed0) not in store]
+    if ("metrics", tid, "random", seed0) not in store:
         todo.insert(0, "random")
     return todo
+
+
+def _metric_seed(random_state: int, text_id: str, method: str) -> int:
+    """The seed of stochastic metrics for one text and method: fixed by the run's seed."""
+    return _random_seed(random_state, f"{text_id}:{method}")
+
+
+def _row_contexts(
+    ids: Sequence[int],
+    t2w: Sequence[int | None],
+    method: str,
+    wa: WordAttribution | None,
+    tid: str,
+    config: RunConfig,
+) -> list[RowContext]:
+    """The contexts row metrics score: the explanation's, or the random baseline's rankings."""
+    settings = config.metric_settings()
+    seed = _metric_seed(config.random_state, tid, method)
+    if wa is not None:
+        order = complete_order(t2w, wa.ranking())
+        imp = wa.importance()
+        return [
+            RowContext(ids, t2w, order, {w: float(imp[w]) for w in order}, seed, wa.signed, settings)
+        ]
+    n = len(seen_words(t2w))
+    seen = seen_words(t2w)
+    out = []
+    for j, perm in enumerate(
+        random_rankings(n, config.n_random, _random_seed(config.random_state, tid))
+    ):
+        order = [seen[p] for p in perm]
+        # importance that agrees with the random order: n, n-1, ..., 1 (scaled by soft metrics)
+        importance = {w: float(n - r) for r, w in enumerate(order)}
+        out.append(RowContext(ids, t2w, order, importance, seed + j, True, settings))
+    return out
 
 
 def _score_chunk(
@@ -559,122 +668,193 @@ def _score_chunk(
     store: ResultStore,
     new_records: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """Build every perturbed row of a chunk of texts, evaluate them in one call, and return the
-    ``reference`` and ``faithfulness`` records."""
+    """Build the rows of every row metric, every method and the random baseline of a chunk of
+    texts, evaluate their union in one adapter call, and return the ``metrics`` records."""
     seed0 = config.random_state
-    chunk_ids = {text_ids[i] for i in chunk}
-    attributions = {
-        (r["text_id"], r["method"]): r
-        for r in [*store.records("attribution"), *new_records]
-        if r["kind"] == "attribution" and r["seed"] == seed0 and r["text_id"] in chunk_ids
-    }
-    references = {r["text_id"]: r for r in store.records("reference") if r["text_id"] in chunk_ids}
+    metrics = [
+        m for m in (get_metric(n) for n in config.metric_names()) if isinstance(m, RowMetric)
+    ]
+    if not metrics:
+        return []
+    attributions = _attributions_of(store, new_records, {text_ids[i] for i in chunk}, seed0)
     start = time.perf_counter()
     batch = _RowBatch()
-    plans: list[tuple[int, dict[str, Any], list[tuple[str, Any]]]] = []
+    # per text: (index, slot of the full text, [(method, [(context, {metric: slot})])])
+    plans: list[tuple[int, int, list[tuple[str, list[tuple[RowContext, dict[str, int]]]]]]] = []
     for i in chunk:
         tid = text_ids[i]
         enc = adapter.encode(texts[i])
-        ids, t2w = enc.input_ids, enc.token_to_word
+        ids, t2w = list(enc.input_ids), list(enc.token_to_word)
         if not seen_words(t2w):
             continue
-        text_plan: dict[str, Any] = {"full": batch.add([list(ids)]), "n_words": len(enc.words)}
-        if tid not in references:
-            text_plan["loo_words"], loo_rows = leave_one_out_rows(ids, t2w)
-            text_plan["loo"] = batch.add(loo_rows)
-        items: list[tuple[str, Any]] = []
-        for m in _pending_faithfulness(store, tid, config, new_records):
-            if m == "random":
-                perms = random_rankings(
-                    len(enc.words), config.n_random, _random_seed(config.random_state, tid)
+        items = []
+        for m in _pending_metrics(store, tid, config, new_records):
+            wa = None if m == "random" else WordAttribution.from_dict(attributions[(tid, m)]["result"])
+            slots = []
+            for ctx in _row_contexts(ids, t2w, m, wa, tid, config):
+                slots.append(
+                    (
+                        ctx,
+                        {
+                            met.name: batch.add(met.rows(ctx))
+                            for met in metrics
+                            if wa is not None or met.has_random_baseline
+                        },
+                    )
                 )
-                prs = [
-                    faithfulness_rows(ids, t2w, p, bins=config.bins, max_steps=config.max_steps)
-                    for p in perms
-                ]
-                items.append((m, [(pr, batch.add(pr.all_rows())) for pr in prs]))
-            else:
-                wa = WordAttribution.from_dict(attributions[(tid, m)]["result"])
-                pr = faithfulness_rows(
-                    ids, t2w, wa.ranking(), bins=config.bins, max_steps=config.max_steps
-                )
-                items.append((m, (wa, pr, batch.add(pr.all_rows()))))
-        plans.append((i, text_plan, items))
+            items.append((m, slots))
+        plans.append((i, batch.add([ids]), items))
     if not batch.rows:
         return []
     batch.evaluate(adapter)
     seconds = (time.perf_counter() - start) / max(1, sum(len(items) for _, _, items in plans))
     out: list[dict[str, Any]] = []
-    for i, text_plan, items in plans:
+    for i, full_slot, items in plans:
         tid, target = text_ids[i], targets[i]
-        p_full = float(batch.values(text_plan["full"], target)[0])
-        if "loo" in text_plan:
-            loo: list[float | None] = [None] * text_plan["n_words"]
-            for w, p in zip(
-                text_plan["loo_words"], batch.values(text_plan["loo"], target), strict=True
-            ):
-                loo[w] = p_full - float(p)
-            ref = {
-                "kind": "reference",
-                "text_id": tid,
-                "method": "",
-                "seed": None,
-                "target": target,
-                "p_full": p_full,
-                "loo": loo,
-                "seen_words": text_plan["loo_words"],
-            }
-            out.append(ref)
-            references[tid] = ref
-        for m, plan in items:
-            if m == "random":
+        p_full = float(batch.values(full_slot, target)[0])
+        for m, slots in items:
+            values: dict[str, float] = {}
+            details: dict[str, Any] = {}
+            for met in metrics:
                 per = [
-                    faithfulness_scores(p_full, pr, batch.values(slot, target)) for pr, slot in plan
+                    (ctx, batch.values(sl[met.name], target)) for ctx, sl in slots if met.name in sl
                 ]
-                metrics = _mean_metrics(per)
-                metrics["loo_spearman"] = metrics["loo_kendall"] = float("nan")
-            else:
-                wa, pr, slot = plan
-                metrics = faithfulness_scores(p_full, pr, batch.values(slot, target))
-                metrics.update(_loo_correlations(wa, references[tid]))
+                if not per:
+                    continue
+                values[met.name] = float(np.mean([met.score(c, p_full, v) for c, v in per]))
+                extra = [met.details(c, p_full, v) for c, v in per]
+                for key in extra[0]:
+                    vals = [e[key] for e in extra]
+                    details[key] = (
+                        np.mean(vals, axis=0).tolist()
+                        if key.endswith("_curve")
+                        else vals[0]
+                    )
             out.append(
                 {
-                    "kind": "faithfulness",
+                    "kind": "metrics",
                     "text_id": tid,
                     "method": m,
-                    "seed": config.random_state,
+                    "seed": seed0,
                     "target": target,
                     "p_full": p_full,
                     "seconds": seconds,
-                    "metrics": metrics,
+                    "n_words": len(slots[0][0].order),
+                    "values": values,
+                    "details": details,
                 }
             )
     return out
 
 
-def _mean_metrics(per: list[dict[str, Any]]) -> dict[str, Any]:
-    """Average the random baseline over its permutations (curves have the same k for one text)."""
-    out: dict[str, Any] = {"n_rankings": len(per)}
-    for key in ("comprehensiveness", "sufficiency", "deletion_auc"):
-        out[key] = float(np.mean([p[key] for p in per]))
-    for key in ("comprehensiveness_bins", "sufficiency_bins", "deletion_curve"):
-        out[key] = np.mean([p[key] for p in per], axis=0).tolist()
-    for key in ("deletion_ks", "ks", "n_words"):
-        out[key] = per[0][key]
+def _variant_jobs(
+    chunk: list[int],
+    texts: list[str],
+    text_ids: list[str],
+    targets: list[int],
+    probs: np.ndarray,
+    config: RunConfig,
+    store: ResultStore,
+    attributions: dict[tuple[str, str], dict[str, Any]],
+) -> list[tuple[int, str, list[tuple[VariantMetric, Variant]]]]:
+    """Per (text, method) still without a ``variants`` record: the variants each metric needs."""
+    metrics = [
+        m for m in (get_metric(n) for n in config.metric_names()) if isinstance(m, VariantMetric)
+    ]
+    settings = config.metric_settings()
+    jobs = []
+    for i in chunk:
+        if i >= config.sanity_texts:
+            continue
+        tid = text_ids[i]
+        for m in config.methods:
+            if (tid, m) not in attributions or ("variants", tid, m, config.random_state) in store:
+                continue
+            seed = _metric_seed(config.random_state, tid, m)
+            wanted = [
+                (met, v)
+                for met in metrics
+                for v in met.variants(texts[i], targets[i], probs[i], settings, seed)
+            ]
+            jobs.append((i, m, wanted))
+    return jobs
+
+
+def _variant_chunk(
+    adapter: TextClassifierAdapter,
+    explainers: dict[str, Any],
+    chunk: list[int],
+    texts: list[str],
+    text_ids: list[str],
+    targets: list[int],
+    probs: np.ndarray,
+    config: RunConfig,
+    store: ResultStore,
+    new_records: list[dict[str, Any]],
+    progress: _Progress,
+) -> list[dict[str, Any]]:
+    """Explain the variants the variant metrics need (grouped by model: the trained one, then
+    each randomisation level, restored after), score them, return the ``variants`` records."""
+    seed0 = config.random_state
+    attributions = _attributions_of(store, new_records, {text_ids[i] for i in chunk}, seed0)
+    jobs = _variant_jobs(chunk, texts, text_ids, targets, probs, config, store, attributions)
+    if not jobs:
+        return []
+    start = time.perf_counter()
+    explained: dict[tuple[int, str, str, str], WordAttribution] = {}
+    levels = list(dict.fromkeys(v.model for _, _, want in jobs for _, v in want))
+    for level in sorted(levels, key=lambda lv: (lv is not None, str(lv))):
+        progress.describe(f"sanity checks ({'trained model' if level is None else level})")
+        model_ctx = (
+            randomised(adapter.model, level, seed=seed0)
+            if level is not None
+            else contextlib.nullcontext()
+        )
+        with model_ctx, shared_predictions(adapter):
+            for m in config.methods:
+                todo = [
+                    (i, met.name, v)
+                    for i, mm, want in jobs
+                    if mm == m
+                    for met, v in want
+                    if v.model == level
+                ]
+                if not todo:
+                    continue
+                results = _explain_chunk(
+                    explainers[m], [v.text for _, _, v in todo], [v.target for _, _, v in todo], seed0
+                )
+                for (i, mname, v), (wa, _err, _s, _b) in zip(todo, results, strict=True):
+                    if wa is not None:
+                        wa.extras["variant_offset"] = v.offset
+                        explained[(i, m, mname, v.name)] = wa
+    seconds = (time.perf_counter() - start) / len(jobs)
+    out = []
+    for i, m, want in jobs:
+        tid = text_ids[i]
+        original = WordAttribution.from_dict(attributions[(tid, m)]["result"])
+        values: dict[str, float] = {}
+        details: dict[str, Any] = {}
+        for met in dict.fromkeys(met for met, _ in want):
+            got = {
+                v.name: explained[(i, m, met.name, v.name)]
+                for mm, v in want
+                if mm is met and (i, m, met.name, v.name) in explained
+            }
+            values[met.name] = float(met.score(original, got))
+            extra = met.details(original, got)
+            if extra:
+                details[met.name] = extra
+        out.append(
+            {
+                "kind": "variants",
+                "text_id": tid,
+                "method": m,
+                "seed": seed0,
+                "target": targets[i],
+                "seconds": seconds,
+                "values": values,
+                "details": details,
+            }
+        )
     return out
-
-
-def _loo_correlations(wa: WordAttribution, ref: dict[str, Any]) -> dict[str, float]:
-    """Spearman and Kendall of the method's scores with leave-one-out, over the seen words.
-
-    Signed methods are compared with the signed leave-one-out effect, unsigned ones (magnitudes)
-    with its absolute value.
-    """
-    words = ref["seen_words"]
-    loo = np.array([ref["loo"][w] for w in words], dtype=np.float64)
-    mine = _importance(wa)[words]
-    if not wa.signed:
-        loo = np.abs(loo)
-    if len(words) < 2 or not np.all(np.isfinite(mine)):
-        return {"loo_spearman": float("nan"), "loo_kendall": float("nan")}
-    return {"loo_spearman": spearman_rho(mine, loo), "loo_kendall": kendall_tau_b(mine, loo)}

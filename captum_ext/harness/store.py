@@ -8,9 +8,11 @@ A run directory holds ``run.json`` (the manifest: texts, methods and their setti
   by the batch size, with ``batch`` its size);
 * ``error``: the method failed on the text (``error`` holds the type and message); it is not
   retried on resume;
-* ``reference``: per text, the probability of the explained class, the leave-one-out scores;
-* ``faithfulness``: per text and method (``method="random"`` for the random-ranking baseline),
-  the metrics of :mod:`captum_ext.metrics.faithfulness`.
+* ``metrics``: per text and method (``method="random"`` for the random-ranking baseline), the
+  values of the row metrics (``values``: ``{metric: value}``; ``details``: curves) of
+  :mod:`captum_ext.metrics.protocol`;
+* ``variants``: per text and method, the values of the variant metrics (randomisation, random
+  logit, robustness), on the first ``sanity_texts`` texts.
 
 Records are appended with one ``write`` call per batch (:meth:`ResultStore.extend`), then fsynced,
 so a killed run loses at most the batch being computed. A torn last line (no newline, or not valid
@@ -33,7 +35,7 @@ __all__ = ["RECORD_KINDS", "ResultStore", "record_key"]
 
 logger = logging.getLogger("captum_ext.harness")
 
-RECORD_KINDS: tuple[str, ...] = ("attribution", "error", "reference", "faithfulness")
+RECORD_KINDS: tuple[str, ...] = ("attribution", "error", "metrics", "variants")
 
 Key = tuple[str, str, str, int | None]
 

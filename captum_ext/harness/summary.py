@@ -10,12 +10,9 @@ score (the words that push most towards the explained class first, as
 signed-rank agreement are ``nan`` for pairs with an unsigned method. Agreement is computed over the
 words the model saw (truncated words are left out).
 
-The verdict compares each method with the random-ranking baseline on the same texts (paired):
-comprehensiveness gain = method − random (higher is better), sufficiency gain = random − method
-(lower sufficiency is better), each with a 95% bootstrap interval over texts. A gain counts when
-its interval lies above 0 and its mean is at least 0.01 (one point of probability). A method is
-*faithful* when both gains count, *partly faithful* when one does, and *not better than random*
-otherwise.
+Metrics: :func:`metric_frame` gathers every registered metric's value per text and method (one
+long table) by iterating the registry (:mod:`captum_ext.metrics.protocol`); the verdict
+(:mod:`captum_ext.harness.verdict`) ranks the methods from it.
 """
 
 from __future__ import annotations
@@ -29,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from captum_ext.errors import InputError
+from captum_ext.harness.verdict import Verdict, make_verdict
 from captum_ext.metrics.agreement import agreement_scores
 from captum_ext.result import WordAttribution
 
@@ -38,8 +36,8 @@ __all__ = [
     "agreement_matrix",
     "agreement_summary",
     "attribution_table",
-    "faithfulness_frame",
-    "faithfulness_table",
+    "metric_frame",
+    "metric_table",
     "pairwise_agreement",
     "plausibility_table",
     "random_pair_agreement",
@@ -47,7 +45,7 @@ __all__ = [
     "stability_table",
     "summarize",
     "timing_table",
-    "verdict_table",
+    "top_word_sets",
 ]
 
 RankByHarness = Literal["target", "magnitude"]
@@ -67,16 +65,11 @@ AGREEMENT_METRICS: tuple[str, ...] = (
 
 
 def _seen(wa: WordAttribution) -> np.ndarray:
-    if wa.token_to_word:
-        seen = sorted({w for w in wa.token_to_word if w is not None})
-        if seen:
-            return np.asarray(seen)
-    return np.arange(len(wa.words))
+    return wa.seen_words()
 
 
 def _vector(wa: WordAttribution, seen: np.ndarray) -> np.ndarray:
-    s = wa.scores[seen]
-    return s if wa.signed else np.abs(s)
+    return wa.importance()[seen]
 
 
 def _pair_scores(
@@ -330,201 +323,89 @@ def stability_table(
     return pd.DataFrame(rows, columns=cols)
 
 
-def faithfulness_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """One row per (text, method) faithfulness record (``method == "random"``: the baseline)."""
+def metric_frame(
+    records: Sequence[dict[str, Any]],
+    *,
+    methods: Sequence[str] | None = None,
+    random_state: int = 0,
+    k: int = 5,
+) -> pd.DataFrame:
+    """Every metric's value per text and method, one row each: the long table the verdict reads.
+
+    Row and variant metrics come from the ``metrics`` and ``variants`` records, record metrics
+    (stability, cost) are computed from the records here; every registered metric is iterated,
+    so a new metric needs no change here.
+
+    Returns:
+        pd.DataFrame: ``text_id``, ``method`` (``"random"``: the random-ranking baseline),
+        ``metric``, ``family``, ``higher_is_better``, ``value``.
+
+    Examples::
+
+        >>> metric_frame([]).columns.tolist()
+        ['text_id', 'method', 'metric', 'family', 'higher_is_better', 'value']
+    """
+    from captum_ext.metrics.protocol import RecordMetric, list_metrics
+
+    registry = {m.name: m for m in list_metrics()}
+    keep = None if methods is None else {*methods, "random"}
     rows = []
+
+    def add(tid: str, method: str, name: str, value: float) -> None:
+        met = registry.get(name)
+        if met is None or (keep is not None and method not in keep):
+            return
+        rows.append((str(tid), method, name, met.family, met.higher_is_better, float(value)))
+
     for r in records:
-        if r["kind"] != "faithfulness":
-            continue
-        m = r["metrics"]
-        rows.append(
-            {
-                "text_id": r["text_id"],
-                "method": r["method"],
-                "p_full": r.get("p_full"),
-                "n_words": m.get("n_words"),
-                "comprehensiveness": m["comprehensiveness"],
-                "sufficiency": m["sufficiency"],
-                "deletion_auc": m["deletion_auc"],
-                "loo_spearman": m.get("loo_spearman"),
-                "loo_kendall": m.get("loo_kendall"),
-            }
-        )
-    cols = [
-        "text_id",
-        "method",
-        "p_full",
-        "n_words",
-        "comprehensiveness",
-        "sufficiency",
-        "deletion_auc",
-        "loo_spearman",
-        "loo_kendall",
-    ]
-    df = pd.DataFrame(rows, columns=cols)
-    for c in cols[2:]:
-        df[c] = pd.to_numeric(df[c], errors="coerce")
-    return df
+        if r["kind"] in ("metrics", "variants") and r.get("seed") == random_state:
+            for name, value in r.get("values", {}).items():
+                add(r["text_id"], r["method"], name, value if value is not None else np.nan)
+    for met in registry.values():
+        if isinstance(met, RecordMetric):
+            for (tid, method), value in met.compute(records, random_state=random_state, k=k).items():
+                add(tid, method, met.name, value)
+    cols = ["text_id", "method", "metric", "family", "higher_is_better", "value"]
+    return pd.DataFrame(rows, columns=cols)
 
 
-def _bootstrap_ci(diffs: np.ndarray, n_boot: int, rng: np.random.Generator) -> tuple[float, float]:
-    diffs = diffs[np.isfinite(diffs)]
-    if diffs.size == 0:
-        return float("nan"), float("nan")
-    if diffs.size == 1:
-        return float(diffs[0]), float(diffs[0])
-    idx = rng.integers(0, diffs.size, size=(n_boot, diffs.size))
-    means = diffs[idx].mean(axis=1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+def metric_table(frame: pd.DataFrame, methods: Sequence[str] | None = None) -> pd.DataFrame:
+    """Method × metric means over texts (``random`` first, then ``methods`` in order), with
+    ``n_texts`` (texts with a faithfulness value).
 
+    Examples::
 
-def faithfulness_table(
-    frame: pd.DataFrame, *, n_boot: int = 2000, random_state: int = 0
-) -> pd.DataFrame:
-    """Per method: mean faithfulness, the random baseline, paired gains over it with 95% CIs.
-
-    Only texts scored for both the method and the random baseline enter a method's row.
-
-    Returns:
-        pd.DataFrame: one row per method, ``random`` first, sorted by ``faithfulness_gain``
-        (comprehensiveness gain + sufficiency gain), with ``n_texts``, ``comprehensiveness``,
-        ``comprehensiveness_std``, ``random_comprehensiveness``, ``comprehensiveness_gain`` and
-        its ``_low``/``_high`` 95% bootstrap bounds, the same for sufficiency (gain = random −
-        method), ``deletion_auc``, ``random_deletion_auc``, ``loo_spearman``, and
-        ``comprehensiveness_ratio`` (method / random).
+        >>> f = pd.DataFrame({"text_id": ["a", "b"], "method": ["ig", "ig"], "metric": ["m", "m"],
+        ...     "family": ["faithfulness"] * 2, "higher_is_better": [True] * 2, "value": [0.2, 0.4]})
+        >>> metric_table(f).round(2).to_dict("records")
+        [{'method': 'ig', 'n_texts': 2, 'm': 0.3}]
     """
-    cols = [
-        "method",
-        "n_texts",
-        "comprehensiveness",
-        "comprehensiveness_std",
-        "random_comprehensiveness",
-        "comprehensiveness_ratio",
-        "comprehensiveness_gain",
-        "comprehensiveness_gain_low",
-        "comprehensiveness_gain_high",
-        "sufficiency",
-        "sufficiency_std",
-        "random_sufficiency",
-        "sufficiency_gain",
-        "sufficiency_gain_low",
-        "sufficiency_gain_high",
-        "deletion_auc",
-        "random_deletion_auc",
-        "loo_spearman",
-        "faithfulness_gain",
-    ]
     if frame.empty:
-        return pd.DataFrame(columns=cols)
-    rng = np.random.default_rng(random_state)
-    rand = frame[frame["method"] == "random"].set_index("text_id")
-    rows = []
-    for method, sub in frame.groupby("method", sort=False):
-        sub = sub.set_index("text_id")
-        common = sub.index.intersection(rand.index)
-        s, r = sub.loc[common], rand.loc[common]
-        comp_d = (s["comprehensiveness"] - r["comprehensiveness"]).to_numpy(dtype=float)
-        suff_d = (r["sufficiency"] - s["sufficiency"]).to_numpy(dtype=float)
-        c_lo, c_hi = _bootstrap_ci(comp_d, n_boot, rng)
-        s_lo, s_hi = _bootstrap_ci(suff_d, n_boot, rng)
-        rc = float(r["comprehensiveness"].mean()) if len(r) else float("nan")
-        row = {
-            "method": method,
-            "n_texts": int(len(common)),
-            "comprehensiveness": float(s["comprehensiveness"].mean()),
-            "comprehensiveness_std": float(s["comprehensiveness"].std()),
-            "random_comprehensiveness": rc,
-            "comprehensiveness_ratio": float(s["comprehensiveness"].mean() / rc)
-            if rc and np.isfinite(rc)
-            else float("nan"),
-            "comprehensiveness_gain": float(np.nanmean(comp_d)) if comp_d.size else float("nan"),
-            "comprehensiveness_gain_low": c_lo,
-            "comprehensiveness_gain_high": c_hi,
-            "sufficiency": float(s["sufficiency"].mean()),
-            "sufficiency_std": float(s["sufficiency"].std()),
-            "random_sufficiency": float(r["sufficiency"].mean()) if len(r) else float("nan"),
-            "sufficiency_gain": float(np.nanmean(suff_d)) if suff_d.size else float("nan"),
-            "sufficiency_gain_low": s_lo,
-            "sufficiency_gain_high": s_hi,
-            "deletion_auc": float(s["deletion_auc"].mean()),
-            "random_deletion_auc": float(r["deletion_auc"].mean()) if len(r) else float("nan"),
-            "loo_spearman": float(s["loo_spearman"].mean()),
-        }
-        row["faithfulness_gain"] = row["comprehensiveness_gain"] + row["sufficiency_gain"]
-        rows.append(row)
-    out = pd.DataFrame(rows, columns=cols)
-    out["_random"] = out["method"] != "random"
-    out = out.sort_values(["_random", "faithfulness_gain"], ascending=[True, False])
-    return out.drop(columns="_random").reset_index(drop=True)
+        return pd.DataFrame(columns=["method", "n_texts"])
+    means = frame.pivot_table(index="method", columns="metric", values="value", aggfunc="mean")
+    order = list(dict.fromkeys(frame["metric"]))
+    means = means.reindex(columns=order)
+    faith = frame[frame["family"] == "faithfulness"]
+    n = faith.groupby("method")["text_id"].nunique() if len(faith) else pd.Series(dtype=int)
+    names = list(methods) if methods is not None else [m for m in means.index if m != "random"]
+    index = [m for m in ["random", *names] if m in means.index]
+    out = means.reindex(index)
+    out.insert(0, "n_texts", [int(n.get(m, 0)) for m in index])
+    return out.rename_axis(None, axis=1).reset_index().rename(columns={"index": "method"})
 
 
-def verdict_table(
-    table: pd.DataFrame, *, min_gain: float = 0.01, min_texts: int = 10
-) -> pd.DataFrame:
-    """The verdict per method: faithful, partly faithful or not better than random, and by how much.
-
-    A gain counts when its 95% lower bound is above 0 and its mean is at least ``min_gain`` (in
-    probability of the explained class: differences smaller than one point are not worth a
-    verdict).
-
-    Args:
-        table (pd.DataFrame): :func:`faithfulness_table`.
-        min_gain (float, optional): smallest mean gain that counts. Default: 0.01
-        min_texts (int, optional): below this many texts the sentence says "indicative only".
-            Default: 10
-
-    Returns:
-        pd.DataFrame: ``method``, ``verdict``, ``faithfulness_gain``, ``sentence`` (a line for
-        the report), in the order of ``table`` (most faithful first), without the random row.
-    """
-    rows = []
-    for _, r in table.iterrows():
-        if r["method"] == "random":
-            continue
-        comp_ok = r["comprehensiveness_gain_low"] > 0 and r["comprehensiveness_gain"] >= min_gain
-        suff_ok = r["sufficiency_gain_low"] > 0 and r["sufficiency_gain"] >= min_gain
-        if comp_ok and suff_ok:
-            verdict = "faithful"
-        elif comp_ok or suff_ok:
-            verdict = "partly faithful"
-        else:
-            verdict = "not better than random"
-        ratio = r["comprehensiveness_ratio"]
-        ratio_txt = f", {ratio:.1f}x" if np.isfinite(ratio) else ""
-        sentence = (
-            f"{r['method']}: {verdict}. Comprehensiveness {r['comprehensiveness']:.3f} vs random "
-            f"{r['random_comprehensiveness']:.3f} (gain {r['comprehensiveness_gain']:+.3f}, 95% CI "
-            f"{r['comprehensiveness_gain_low']:+.3f} to {r['comprehensiveness_gain_high']:+.3f}"
-            f"{ratio_txt}); sufficiency {r['sufficiency']:.3f} vs random "
-            f"{r['random_sufficiency']:.3f} (gain {r['sufficiency_gain']:+.3f}, 95% CI "
-            f"{r['sufficiency_gain_low']:+.3f} to {r['sufficiency_gain_high']:+.3f}); "
-            f"{int(r['n_texts'])} texts."
-        )
-        if r["n_texts"] < min_texts:
-            sentence += f" Fewer than {min_texts} texts: indicative only."
-        rows.append(
-            {
-                "method": r["method"],
-                "verdict": verdict,
-                "faithfulness_gain": r["faithfulness_gain"],
-                "comprehensiveness_gain": r["comprehensiveness_gain"],
-                "sufficiency_gain": r["sufficiency_gain"],
-                "n_texts": int(r["n_texts"]),
-                "sentence": sentence,
-            }
-        )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "method",
-            "verdict",
-            "faithfulness_gain",
-            "comprehensiveness_gain",
-            "sufficiency_gain",
-            "n_texts",
-            "sentence",
-        ],
-    )
+def top_word_sets(
+    by_text: dict[str, dict[str, WordAttribution]], k: int
+) -> dict[str, dict[str, list[int]]]:
+    """``{text_id: {method: top-k seen words by importance}}`` (for the per-text flags)."""
+    out: dict[str, dict[str, list[int]]] = {}
+    for tid, per in by_text.items():
+        for m, wa in per.items():
+            seen = wa.seen_words()
+            kk = min(k, max(1, len(seen) // 3))
+            order = seen[np.argsort(-wa.importance()[seen], kind="stable")]
+            out.setdefault(tid, {})[m] = [int(w) for w in order[:kk]]
+    return out
 
 
 def timing_table(records: Iterable[dict[str, Any]], *, random_state: int = 0) -> pd.DataFrame:
@@ -541,8 +422,10 @@ def timing_table(records: Iterable[dict[str, Any]], *, random_state: int = 0) ->
             name = r["method"]
             if r.get("seed") != random_state:
                 name += " (extra seeds)"
-        elif r["kind"] == "faithfulness":
+        elif r["kind"] == "metrics":
             name = "faithfulness"
+        elif r["kind"] == "variants":
+            name = "sanity checks"
         else:
             continue
         d = rows.setdefault(name, {"method": name, "secs": [], "errors": 0})
@@ -654,9 +537,12 @@ class Summary:
         attributions: :func:`attribution_table`.
         agreement: :func:`pairwise_agreement` (per text and pair) plus the random-pair rows.
         agreement_summary: :func:`agreement_summary` (mean, std, n per pair and metric).
-        faithfulness: :func:`faithfulness_frame` (per text and method).
-        faithfulness_table: :func:`faithfulness_table`.
-        verdict: :func:`verdict_table`.
+        metrics: :func:`metric_frame`: every metric per text and method (the long table).
+        metric_table: :func:`metric_table`: method × metric means.
+        verdict: the ranked verdict table (:attr:`judgement`'s ``table``): ``method``, ``rank``,
+            ``tier``, ``verdict`` (believe / tier k / do not use), ``reasons``, ``sentence``, ...
+        judgement: the whole :class:`~captum_ext.harness.verdict.Verdict` (headline, notes,
+            flagged texts, ranks and critical difference).
         stability: :func:`stability_table`.
         timing: :func:`timing_table`.
         results: ``{text_id: {method: WordAttribution}}`` at the main seed.
@@ -668,14 +554,22 @@ class Summary:
     attributions: pd.DataFrame
     agreement: pd.DataFrame
     agreement_summary: pd.DataFrame
-    faithfulness: pd.DataFrame
-    faithfulness_table: pd.DataFrame
+    metrics: pd.DataFrame
+    metric_table: pd.DataFrame
     verdict: pd.DataFrame
     stability: pd.DataFrame
     timing: pd.DataFrame
+    judgement: Verdict | None = None
     results: dict[str, dict[str, WordAttribution]] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     plausibility: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def headline(self) -> str:
+        """The verdict in one sentence (with the timing remark, if any)."""
+        if self.judgement is None:
+            return ""
+        return " ".join(x for x in (self.judgement.headline, self.judgement.cost_note) if x)
 
     def matrix(self, metric: str = "kendall_tau") -> pd.DataFrame:
         """Method × method mean of ``metric``; the diagonal is self-agreement across seeds
@@ -725,11 +619,7 @@ def summarize(
         )
     methods = list(methods)
     mset = set(methods)
-    main = [
-        r
-        for r in records
-        if r.get("method") in mset or r["kind"] == "reference" or r.get("method") == "random"
-    ]
+    main = [r for r in records if r.get("method") in mset or r.get("method") == "random"]
     by_text = attributions_by_text(main, seed=random_state)
     pairwise = pairwise_agreement(by_text, methods=methods, k=k, rank_by=rank_by)
     rand_pairs = random_pair_agreement(by_text, k=k, rank_by=rank_by, random_state=random_state)
@@ -738,16 +628,22 @@ def summarize(
         if len(pairwise) and len(rand_pairs)
         else (pairwise if len(pairwise) else rand_pairs)
     )
-    faith = faithfulness_frame(main)
-    table = faithfulness_table(faith, random_state=random_state)
+    frame = metric_frame(main, methods=methods, random_state=random_state, k=k)
+    judgement = make_verdict(
+        frame,
+        methods=methods,
+        top_words=top_word_sets(by_text, k),
+        random_state=random_state,
+    )
     return Summary(
         methods=methods,
         attributions=attribution_table(main),
         agreement=agreement,
         agreement_summary=agreement_summary(agreement),
-        faithfulness=faith,
-        faithfulness_table=table,
-        verdict=verdict_table(table),
+        metrics=frame,
+        metric_table=metric_table(frame, methods),
+        verdict=judgement.table,
+        judgement=judgement,
         stability=stability_table(main, k=k, rank_by=rank_by),
         timing=timing_table(main, random_state=random_state),
         results=by_text,

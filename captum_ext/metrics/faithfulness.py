@@ -56,15 +56,19 @@ __all__ = [
     "FaithfulnessRows",
     "aopc",
     "bin_sizes",
+    "complete_order",
     "delete_words",
     "deletion_area",
     "deletion_steps",
     "faithfulness_rows",
     "faithfulness_scores",
+    "insertion_rows",
     "keep_words",
     "leave_one_out_rows",
     "random_rankings",
     "seen_words",
+    "soft_keep_probabilities",
+    "soft_rows",
 ]
 
 #: ERASER's bins: the top 1, 5, 10, 20 and 50% of the words.
@@ -230,13 +234,7 @@ def faithfulness_rows(
         >>> r.ks, r.comprehensiveness, r.sufficiency
         ([2, 3], [[101, 6, 102], [101, 102]], [[101, 5, 7, 102], [101, 5, 6, 7, 102]])
     """
-    seen = seen_words(token_to_word)
-    if not seen:
-        raise InputError("the text has no word the model sees: nothing to remove.")
-    seen_set = set(seen)
-    order = [int(w) for w in ranking if int(w) in seen_set]
-    order = list(dict.fromkeys(order))
-    order += [w for w in seen if w not in set(order)]
+    order = complete_order(token_to_word, ranking)
     n = len(order)
     ks = bin_sizes(n, bins)
     dks = deletion_steps(n, max_steps)
@@ -248,6 +246,94 @@ def faithfulness_rows(
         deletion_ks=dks,
         n_words=n,
     )
+
+
+def complete_order(
+    token_to_word: Sequence[int | None], ranking: Sequence[int] | np.ndarray
+) -> list[int]:
+    """The seen words in the order of ``ranking``: unseen words skipped, duplicates dropped,
+    seen words missing from it appended in word order.
+
+    Examples::
+
+        >>> complete_order([None, 0, 1, 2, None], [2, 7, 2])
+        [2, 0, 1]
+    """
+    seen = seen_words(token_to_word)
+    if not seen:
+        raise InputError("the text has no word the model sees: nothing to remove.")
+    seen_set = set(seen)
+    order = list(dict.fromkeys(int(w) for w in ranking if int(w) in seen_set))
+    placed = set(order)
+    return order + [w for w in seen if w not in placed]
+
+
+def insertion_rows(
+    input_ids: Sequence[int],
+    token_to_word: Sequence[int | None],
+    order: Sequence[int],
+    ks: Sequence[int],
+) -> list[list[int]]:
+    """The insertion curve's rows: for each k, only the first ``k`` words of ``order`` kept
+    (k = 0: the special tokens alone; RISE's insertion game, Petsiuk et al. 2018, with words
+    deleted rather than blurred).
+
+    Examples::
+
+        >>> insertion_rows([101, 5, 6, 7, 102], [None, 0, 1, 2, None], [2, 0, 1], [0, 1, 3])
+        [[101, 102], [101, 7, 102], [101, 5, 6, 7, 102]]
+    """
+    return [keep_words(input_ids, token_to_word, order[:k]) for k in ks]
+
+
+def soft_keep_probabilities(importance: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Importance scaled to [0, 1] for soft perturbation (Zhao & Aletras 2023): negative
+    importance (evidence against the class) counts as 0, the most important word as 1.
+
+    Examples::
+
+        >>> soft_keep_probabilities([2.0, -1.0, 1.0]).tolist()
+        [1.0, 0.0, 0.5]
+        >>> soft_keep_probabilities([-1.0, 0.0]).tolist()
+        [0.0, 0.0]
+    """
+    v = np.clip(np.asarray(importance, dtype=np.float64).reshape(-1), 0.0, None)
+    top = float(v.max()) if v.size else 0.0
+    return v / top if top > 0 else np.zeros_like(v)
+
+
+def soft_rows(
+    input_ids: Sequence[int],
+    token_to_word: Sequence[int | None],
+    words: Sequence[int],
+    probabilities: Sequence[float] | np.ndarray,
+    n_samples: int,
+    random_state: int | None = None,
+) -> list[list[int]]:
+    """Soft perturbation: ``n_samples`` rows in each of which word ``words[i]`` is deleted with
+    probability ``probabilities[i]`` (independently, seeded).
+
+    Soft comprehensiveness deletes each word with probability equal to its scaled importance;
+    soft sufficiency with one minus it (Zhao & Aletras 2023, "Incorporating Attribution
+    Importance for Improving Faithfulness Metrics", ACL; they mask embedding dimensions, here
+    whole words are deleted with the one masking operator, as the harness's other metrics do).
+
+    Examples::
+
+        >>> soft_rows([101, 5, 6, 102], [None, 0, 1, None], [0, 1], [1.0, 0.0], 2, 0)
+        [[101, 6, 102], [101, 6, 102]]
+    """
+    if n_samples < 1:
+        raise InputError(f"n_samples must be >= 1, got {n_samples}.")
+    p = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+    if p.shape[0] != len(words):
+        raise InputError(f"words ({len(words)}) and probabilities ({p.shape[0]}) must match.")
+    rng = np.random.default_rng(random_state)
+    draws = rng.random((n_samples, len(words))) < p
+    return [
+        delete_words(input_ids, token_to_word, [w for w, d in zip(words, row, strict=True) if d])
+        for row in draws
+    ]
 
 
 def aopc(p_full: float, p_perturbed: Sequence[float] | np.ndarray) -> float:

@@ -58,6 +58,7 @@ class PageReport:
     requested_urls: list[str] = field(default_factory=list)
     images: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
     text: str = ""
     screenshot: Path | None = None
 
@@ -180,6 +181,8 @@ class Browser:
         *,
         count_selectors: dict[str, str] | None = None,
         screenshot: Path | None = None,
+        first_screen: Path | None = None,
+        expressions: dict[str, str] | None = None,
         load_timeout: float = 60.0,
     ) -> PageReport:
         """Open ``url`` in a fresh tab and report what happened (see the module docstring)."""
@@ -222,6 +225,16 @@ class Browser:
             for name, sel in (count_selectors or {}).items()
         }
         report.text = evaluate("document.body.innerText")
+        report.values = {name: evaluate(expr) for name, expr in (expressions or {}).items()}
+        if first_screen is not None:  # what a person sees before scrolling, at the window's size
+            shot = self._call(
+                "Page.captureScreenshot",
+                {"format": "png", "clip": {"x": 0, "y": 0, "width": self.width,
+                                           "height": self.height, "scale": 1}},
+                session=session,
+            )  # fmt: skip
+            first_screen.parent.mkdir(parents=True, exist_ok=True)
+            first_screen.write_bytes(base64.b64decode(shot["data"]))
 
         for e in self._events:
             method, params = e.get("method"), e.get("params", {})

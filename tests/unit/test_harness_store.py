@@ -67,10 +67,11 @@ def reference_rows(adapter, tmp_path_factory):
     out = tmp_path_factory.mktemp("uninterrupted")
     store = run_compare(TEXTS, adapter, out_dir=out, config=_config(), show_progress=False)
     kinds = [r["kind"] for r in store.records()]
-    # 3 methods x 5 texts, 1 extra seed x 2 texts for lime, 5 references, 5 x (3 + random)
+    # 3 methods x 5 texts, 1 extra seed x 2 texts for lime, 5 x (3 + random) row-metric
+    # records, 5 x 3 variant-metric records (randomisation, random logit, robustness)
     assert kinds.count("attribution") == 15 + 2
-    assert kinds.count("reference") == 5
-    assert kinds.count("faithfulness") == 20
+    assert kinds.count("metrics") == 20
+    assert kinds.count("variants") == 15
     return _rows(out / "records.jsonl")
 
 
@@ -115,9 +116,9 @@ def test_reference_run_writes_one_record_batch_per_chunk(adapter, tmp_path, monk
         ResultStore, "extend", lambda self, recs: (sizes.append(len(recs)), real_extend(self, recs))
     )
     run_compare(TEXTS, adapter, out_dir=tmp_path, config=_config(), show_progress=False)
-    # per text: 3 methods, 1 reference, 4 faithfulness scores (random + 3 methods); lime's
-    # extra seed on the first 2 texts
-    assert sizes == [2 * 8 + 2, 2 * 8, 8]
+    # per text: 3 methods, 4 row-metric records (random + 3 methods), 3 variant-metric records;
+    # lime's extra seed on the first 2 texts
+    assert sizes == [2 * 10 + 2, 2 * 10, 10]
 
 
 def test_rerun_of_a_finished_run_computes_nothing(adapter, tmp_path, monkeypatch):
@@ -130,6 +131,10 @@ def test_rerun_of_a_finished_run_computes_nothing(adapter, tmp_path, monkeypatch
     monkeypatch.setattr(
         "captum_ext.harness.runner._score_chunk",
         lambda *a, **k: pytest.fail("faithfulness was scored again for a finished run"),
+    )
+    monkeypatch.setattr(
+        "captum_ext.harness.runner._variant_chunk",
+        lambda *a, **k: pytest.fail("sanity checks ran again for a finished run"),
     )
     run_compare(TEXTS[:2], adapter, out_dir=tmp_path, config=_config(), show_progress=False)
     assert (tmp_path / "records.jsonl").read_bytes() == before
@@ -145,7 +150,8 @@ def test_adding_a_method_keeps_the_old_results(adapter, tmp_path):
     )  # fmt: skip
     rows = _rows(tmp_path / "records.jsonl")
     assert rows[: len(first)] == first
-    assert {r["method"] for r in store.records("faithfulness")} == {"random", "occlusion", "ig"}
+    assert {r["method"] for r in store.records("metrics")} == {"random", "occlusion", "ig"}
+    assert {r["method"] for r in store.records("variants")} == {"occlusion", "ig"}
     manifest = json.loads((tmp_path / "run.json").read_text())
     assert manifest["methods"] == ["occlusion", "ig"]
 
@@ -155,9 +161,9 @@ def test_a_torn_last_line_is_cut_and_recomputed(adapter, tmp_path, reference_row
     run_compare(TEXTS, adapter, out_dir=tmp_path, config=cfg, show_progress=False)
     path = tmp_path / "records.jsonl"
     lines = path.read_bytes().split(b"\n")[:-1]
-    # the last chunk (text 0004: 3 attributions, 1 reference, 4 scores) torn in its first line,
-    # as a power loss during its write would leave it
-    keep = len(lines) - 8
+    # the last chunk (text 0004: 3 attributions, 4 row-metric and 3 variant-metric records) torn
+    # in its first line, as a power loss during its write would leave it
+    keep = len(lines) - 10
     torn = b"\n".join(lines[:keep]) + b"\n" + lines[keep][: len(lines[keep]) // 2]
     path.write_bytes(torn)
     assert len(ResultStore(path)) == keep
@@ -197,8 +203,9 @@ def test_a_failing_text_is_recorded_as_an_error_not_retried(adapter, tmp_path):
     errors = store.records("error")
     assert [(e["text_id"], e["method"]) for e in errors] == [("0001", "lime-official")]
     assert "InputError" in errors[0]["error"]
-    assert ("faithfulness", "0001", "occlusion", 0) in store
-    assert ("faithfulness", "0001", "lime-official", 0) not in store
+    assert ("metrics", "0001", "occlusion", 0) in store
+    assert ("metrics", "0001", "lime-official", 0) not in store
+    assert ("variants", "0001", "lime-official", 0) not in store
     n = len(store)
     again = run_compare(texts, adapter, out_dir=tmp_path,
                         config=_config(methods=["lime-official", "occlusion"], stability_texts=0),

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
 from captum_ext.cli import main
 from captum_ext.errors import DataError, InputError
 from captum_ext.harness import load_run, load_texts, summarize, write_report
-from captum_ext.harness.summary import faithfulness_table, verdict_table
+from captum_ext.harness.summary import metric_frame
 from captum_ext.metrics.agreement import kendall_tau_b, rank_biased_overlap, spearman_rho
 from captum_ext.result import WordAttribution
 
@@ -52,12 +51,11 @@ def _attr_record(tid, wa, seed=0):
 
 def _faith_record(tid, method, comp, suff, n=12):
     ks = list(range(n + 1))
-    return {"kind": "faithfulness", "text_id": tid, "method": method, "seed": 0, "target": 1,
-            "p_full": 0.8, "seconds": 0.01,
-            "metrics": {"comprehensiveness": comp, "sufficiency": suff, "deletion_auc": 0.8 - comp,
-                        "deletion_curve": list(np.linspace(0.8, 0.8 - comp, n + 1)),
-                        "deletion_ks": ks, "ks": [1, 1, 2, 3, 6], "n_words": n,
-                        "loo_spearman": 0.5, "loo_kendall": 0.4}}  # fmt: skip
+    return {"kind": "metrics", "text_id": tid, "method": method, "seed": 0, "target": 1,
+            "p_full": 0.8, "seconds": 0.01, "n_words": n,
+            "values": {"comprehensiveness": comp, "sufficiency": suff, "deletion_auc": 0.8 - comp},
+            "details": {"deletion_curve": list(np.linspace(0.8, 0.8 - comp, n + 1)),
+                        "deletion_ks": ks}}  # fmt: skip
 
 
 @pytest.fixture
@@ -125,35 +123,28 @@ def test_agreement_summary_mean_spread_and_matrix(records):
         s.matrix("nope")
 
 
-def test_faithfulness_table_and_verdict(records):
+def test_metric_frame_and_verdict(records):
     s = summarize(records, methods=["alpha", "beta", "gamma"])
-    t = s.faithfulness_table.set_index("method")
-    assert list(s.faithfulness_table["method"])[0] == "random"
-    f = s.faithfulness
-    paired = (f[f.method == "alpha"].set_index("text_id")["comprehensiveness"]
-              - f[f.method == "random"].set_index("text_id")["comprehensiveness"])  # fmt: skip
-    assert t.loc["alpha", "comprehensiveness_gain"] == pytest.approx(paired.mean())
-    assert t.loc["alpha", "comprehensiveness_gain_low"] <= paired.mean() <= t.loc[
-        "alpha", "comprehensiveness_gain_high"]  # fmt: skip
-    v = s.verdict.set_index("method")["verdict"]
-    assert v["alpha"] == "faithful"
-    assert v["beta"] == "partly faithful"  # better comprehensiveness, random sufficiency
-    assert v["gamma"] == "not better than random"
-    assert list(s.verdict["method"]) == ["alpha", "beta", "gamma"]  # most faithful first
-    assert (
-        "alpha: faithful. Comprehensiveness 0.5"
-        in s.verdict.set_index("method").loc["alpha", "sentence"]
-    )
+    f = s.metrics
+    assert set(f["metric"]) >= {"comprehensiveness", "sufficiency", "deletion_auc", "stability"}
+    t = s.metric_table.set_index("method")
+    assert list(s.metric_table["method"])[0] == "random"
+    comp = f[(f.metric == "comprehensiveness") & (f.method == "alpha")]["value"]
+    assert t.loc["alpha", "comprehensiveness"] == pytest.approx(comp.mean())
+    v = s.verdict.set_index("method")
+    assert v.loc["alpha", "verdict"] == "believe" and v.loc["alpha", "tier"] == 1
+    assert v.loc["beta", "better_than_random"] == "2/3"  # comprehensiveness and deletion only
+    assert v.loc["gamma", "verdict"] == "do not use"
+    assert "not better than random" in v.loc["gamma", "reasons"]
+    assert list(s.verdict["method"])[0] == "alpha" and list(s.verdict["method"])[-1] == "gamma"
+    assert v.loc["beta", "stability"] > 0.5  # seed 1 of beta on 3 texts is nearly seed 0
+    assert s.headline.startswith("Believe alpha")
+    assert "do not use gamma (not better than random)" in s.headline
 
 
-def test_verdict_needs_a_gain_of_at_least_one_point():
-    frame = pd.DataFrame(
-        [{"text_id": str(i), "method": m, "comprehensiveness": c + 1e-4 * i, "sufficiency": 0.5,
-          "deletion_auc": 0.5, "loo_spearman": 0.0}
-         for i in range(20) for m, c in (("random", 0.1), ("tiny", 0.105))]
-    )  # fmt: skip
-    v = verdict_table(faithfulness_table(frame))
-    assert v.set_index("method").loc["tiny", "verdict"] == "not better than random"
+def test_metric_frame_keeps_only_the_asked_methods(records):
+    f = metric_frame(records, methods=["alpha"])
+    assert set(f["method"]) == {"alpha", "random"}
 
 
 def test_report_is_escaped_and_complete(records, tmp_path):
@@ -165,12 +156,20 @@ def test_report_is_escaped_and_complete(records, tmp_path):
     assert "<i>m</i>" not in page and "&lt;i&gt;m&lt;/i&gt;" in page
     assert "<b>budget</b>" not in page and "&lt;b&gt;budget&lt;/b&gt;" in page
     assert page.count('class="captum-ext-compare"') == 12
-    assert page.count("data:image/png;base64,") == 5  # 4 heatmaps and the deletion curves
+    # 4 heatmaps, the deletion curves and the critical-difference diagram
+    assert page.count("data:image/png;base64,") == 6
+    # the answer comes first: headline, ranked table, then the metrics and the texts
+    assert page.index('class="headline"') < page.index("<h2>Metrics</h2>") < page.index(
+        "<h2>Texts</h2>")  # fmt: skip
     data = json.loads(files["summary"].read_text(encoding="utf-8"))
-    assert [v["method"] for v in data["verdict"]] == ["alpha", "beta", "gamma"]
+    assert list(data)[:2] == ["title", "verdict"]
+    assert [v["method"] for v in data["verdict"]["methods"]] == ["alpha", "beta", "gamma"]
+    assert data["verdict"]["headline"] == s.judgement.headline
+    assert "seconds" not in json.dumps(data["verdict"])  # timings live in timing.json
     assert data["budgets"][0]["settings (budgets)"].startswith("n_samples=100")
     assert (tmp_path / "agreement_matrices.csv").is_file()
-    assert (tmp_path / "faithfulness.md").read_text().startswith("| method |")
+    assert (tmp_path / "timing.json").is_file()
+    assert (tmp_path / "verdict.md").read_text().startswith(s.judgement.headline)
 
 
 def test_html_texts_limits_the_page(records, tmp_path):
@@ -222,8 +221,11 @@ def test_cli_compare_writes_the_run_and_resumes(tiny_bert_dir, tmp_path, capsys,
     printed = capsys.readouterr().out
     assert "2 texts x 2 methods" in printed and "report.html" in printed
     lines = (out / "records.jsonl").read_text(encoding="utf-8").splitlines()
-    # attributions, seeds 1 and 2 of lime on the first text, references, scores with random
-    assert len(lines) == 2 * 2 + 2 + 2 + 2 * 3
+    # attributions, seeds 1 and 2 of lime on the first text, metrics with random, variants
+    assert len(lines) == 2 * 2 + 2 + 2 * 3 + 2 * 2
+    kinds = [json.loads(line)["kind"] for line in lines]
+    assert kinds.count("variants") == 4 and kinds.count("metrics") == 6
+    assert "verdict: " in printed
     assert main(argv) == 0  # resumed: nothing to do
     assert (out / "records.jsonl").read_text(encoding="utf-8").splitlines() == lines
     s = load_run(out)
@@ -282,3 +284,21 @@ def test_jsonl_rationales_reach_the_report(tiny_bert_dir, tmp_path, one_thread):
     bad.write_text(json.dumps({"text": "abc", "rationale_spans": [[2, 9]]}) + "\n")
     with pytest.raises(DataError, match="outside the text"):
         load_rationales(bad)
+
+
+def test_same_seed_same_summary_json_byte_for_byte(tiny_bert_dir, tmp_path, one_thread):
+    """Two fresh runs (not a resume) with the same seed write the same summary.json."""
+    outs = []
+    for name in ("first", "second"):
+        out = tmp_path / name
+        argv = ["compare", "--text", "so happy today", "--text", "i hate mondays =(",
+                "--text", "not bad at all", "--methods", "occlusion,lime,ig",
+                "--set", "lime.n_samples=60", "--set", "ig.n_steps=8", "--stability-texts", "1",
+                "--sanity-texts", "2", "--model", str(tiny_bert_dir), "--out", str(out),
+                "--no-progress"]  # fmt: skip
+        assert main(argv) == 0
+        outs.append((out / "summary.json").read_bytes())
+    assert outs[0] == outs[1]
+    data = json.loads(outs[0])
+    assert data["verdict"]["headline"]
+    assert {m["method"] for m in data["verdict"]["methods"]} == {"occlusion", "lime", "ig"}

@@ -1,0 +1,33 @@
+r"""Cost: seconds a method took per text at the run's main seed (a batch of texts explained
+together shares the batch's time equally). Lower is better. Timings depend on the machine and
+its load, so the verdict uses them only for remarks ("10× slower"), never for tiers, and they are
+kept out of ``summary.json`` (which is byte-identical on a rerun) in ``timing.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from captum_ext.metrics.protocol import RecordMetric, register_metric
+
+
+class Cost(RecordMetric):
+    name = "seconds"
+    label = "seconds per text ↓"
+    family = "cost"
+    higher_is_better = False
+    description = "wall time per text at the main seed"
+    reference = ""
+
+    def compute(
+        self, records: Sequence[Mapping[str, Any]], *, random_state: int, k: int
+    ) -> dict[tuple[str, str], float]:
+        return {
+            (str(r["text_id"]), str(r["method"])): float(r.get("seconds") or 0.0)
+            for r in records
+            if r["kind"] == "attribution" and r.get("seed") == random_state
+        }
+
+
+register_metric(Cost())
