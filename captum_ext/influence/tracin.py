@@ -28,6 +28,7 @@ so; this wrapper restores the model's flags after building it and after every ca
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -85,13 +86,16 @@ def _inside(name: str, top: str) -> bool:
 
 @contextlib.contextmanager
 def _grad_flags(model: nn.Module, flags: dict[str, bool] | None = None) -> Iterator[None]:
-    """Set ``requires_grad`` from ``flags`` (if given) for a block, then restore it."""
+    """Set ``requires_grad`` from ``flags`` (if given) for a block, then restore it; Captum's
+    warning that token ids (int64) take no gradient is expected and silenced."""
     before = {n: p.requires_grad for n, p in model.named_parameters()}
     try:
-        if flags is not None:
-            for n, p in model.named_parameters():
-                p.requires_grad_(flags[n])
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Input Tensor .* dtype of torch.int64")
+            if flags is not None:
+                for n, p in model.named_parameters():
+                    p.requires_grad_(flags[n])
+            yield
     finally:
         for n, p in model.named_parameters():
             p.requires_grad_(before[n])

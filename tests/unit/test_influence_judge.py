@@ -220,3 +220,39 @@ def test_judge_refuses_one_text_and_unknown_methods(adapter, train):
 
     with pytest.raises(UnknownMethodError):
         judge_sample_methods(adapter, train, ["a", "b"], methods=["nope"])
+
+
+# -- the command ------------------------------------------------------------------------------
+def test_influence_judge_command(planted, tmp_path, capsys):
+    import json
+
+    from captum_ext.cli import main
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    texts, labels = planted["texts"][:60], planted["labels"][:60]
+    for name, y in (("positive", 1), ("negative", 0)):
+        lines = [t for t, lab in zip(texts, labels, strict=True) if lab == y]
+        (folder / f"{name}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    queries = tmp_path / "q.txt"
+    queries.write_text("\n".join(planted["held_out"][:4]) + "\n", encoding="utf-8")
+    common = ["--model", str(planted["dir"]), "--data", str(folder), "--cache-dir", str(tmp_path)]
+    code = main(
+        ["influence", "--text-file", str(queries), "--judge", "--k", "3", "--json", *common]
+    )
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    obj = json.loads(out.out)
+    assert obj["k"] == 3 and obj["settings"]["n_texts"] == 4
+    assert {r["method"] for r in obj["methods"]} == {
+        "knn",
+        "representer",
+        "tracincp",
+        "tracincp-fast",
+    }
+    assert obj["headline"].split()[0] in ("Believe", "No")
+    code = main(["influence", "--text-file", str(queries), "--judge", "--k", "3", *common])
+    out = capsys.readouterr()
+    assert code == 0 and "rand-overlap" in out.out
+    code = main(["influence", "just one", "--judge", *common])
+    assert code == 2 and capsys.readouterr().err.startswith("error: --judge needs at least 2")
