@@ -86,6 +86,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="held-out tweets in the fidelity report, 0 for none (default 500)",
     )
+    p.add_argument(
+        "--judge",
+        action="store_true",
+        help="instead of explaining, judge every sample-level method (representer, knn, "
+        "tracincp, tracincp-fast) on this model and print which one to believe: "
+        "test-dependence, model randomisation and label agreement of the top --k training "
+        "tweets for the texts given, topped up to 10 with the model's held-out tweets "
+        "(docs/influence.md). Runs each method twice over the training set: bound it with "
+        "--sample",
+    )
     p.add_argument("--json", action="store_true", help="print JSON objects instead of a table")
     _add_data_args(p, required_hint="default: the model's own training set, from its metrics.json")
     add_model_args(p)
@@ -193,6 +203,8 @@ def run_influence(args: argparse.Namespace) -> int:
     adapter = load_adapter(args)
     train = training_data(args)
     check_k(args.k, len(train))
+    if args.judge:
+        return _run_judge(args, adapter, train, texts)
     common = {"cache_dir": args.cache_dir, "show_progress": args.progress}
     if args.method == "representer":
         method: Any = RepresenterPoints(adapter, train, target="model", l2=args.l2, **common)
@@ -225,6 +237,35 @@ def run_influence(args: argparse.Namespace) -> int:
             print_json(entry)
         else:
             _print_entry(entry)
+    return 0
+
+
+_JUDGE_TEXTS = 10
+
+
+def _run_judge(args: argparse.Namespace, adapter: Any, train: Any, texts: list[str]) -> int:
+    """``--judge``: the sample-level verdict on ``texts`` topped up with held-out tweets."""
+    from captum_ext.errors import InputError
+    from captum_ext.influence import judge_sample_methods
+
+    if len(texts) < _JUDGE_TEXTS and args.data is None:
+        try:
+            held = _model_splits(args.model)[1].texts
+        except InputError:
+            held = []
+        texts = texts + [t for t in held if t not in texts][: _JUDGE_TEXTS - len(texts)]
+    if len(texts) < 2:
+        raise InputError(
+            "--judge needs at least 2 test texts: give more with --text-file FILE (the model's "
+            "held-out tweets are added only without --data)."
+        )
+    judged = judge_sample_methods(
+        adapter, train, texts, k=args.k, seed=args.seed, cache_dir=args.cache_dir
+    )
+    if args.json:
+        print_json(judged.to_dict())
+    else:
+        print(judged.to_text())
     return 0
 
 

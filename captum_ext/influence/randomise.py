@@ -1,0 +1,119 @@
+r"""Model randomisation for sanity checks (Adebayo et al., "Sanity Checks for Saliency Maps",
+NeurIPS 2018): re-initialise a classifier's head and its top layers for the duration of a block,
+then put the trained weights back.
+
+An explanation that barely changes when the weights it should explain are destroyed is not
+explaining the model. :func:`randomised_top` destroys the top of the model in place (the
+classification head, a pooler that feeds it, and the last ``n_layers`` transformer blocks),
+seeded, and restores every tensor it touched when the block ends, also on an exception.
+
+Examples::
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from captum_ext.influence.randomise import randomised_top
+    >>> model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    >>> before = model[1].weight.clone()
+    >>> with randomised_top(model, num_labels=2, n_layers=0, seed=0) as names:
+    ...     changed = not torch.equal(model[1].weight, before)
+    >>> names, changed, torch.equal(model[1].weight, before)
+    (['1'], True, True)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+from torch import nn
+
+from captum_ext.errors import InputError
+from captum_ext.influence.features import find_head
+
+__all__ = ["randomised_top", "top_modules"]
+
+
+def top_modules(model: nn.Module, num_labels: int, n_layers: int = 1) -> list[str]:
+    """Qualified names of the modules :func:`randomised_top` re-initialises.
+
+    The classification head (:func:`~captum_ext.influence.find_head`), a module named
+    ``pooler`` when the model has one (BERT's pooler feeds the head), and the last ``n_layers``
+    entries of the model's longest ``nn.ModuleList`` (the transformer blocks).
+
+    Raises:
+        InputError: ``n_layers`` is negative or larger than the number of blocks.
+    """
+    if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 0:
+        raise InputError(f"n_layers must be an int >= 0, got {n_layers!r}.")
+    head_name, _ = find_head(model, num_labels)
+    names = [head_name]
+    names += [n for n, _ in model.named_modules() if n.split(".")[-1] == "pooler"]
+    if n_layers:
+        lists = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.ModuleList)]
+        if not lists:
+            raise InputError(
+                f"n_layers={n_layers} but the model has no list of layers: use n_layers=0."
+            )
+        list_name, blocks = max(lists, key=lambda item: len(item[1]))
+        if n_layers > len(blocks):
+            raise InputError(
+                f"n_layers={n_layers} but the model has {len(blocks)} layers: use n_layers <= "
+                f"{len(blocks)}."
+            )
+        names += [f"{list_name}.{i}" for i in range(len(blocks) - n_layers, len(blocks))]
+    return names
+
+
+def _reinit(module: nn.Module, std: float) -> None:
+    for sub in module.modules():
+        if isinstance(sub, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(sub.weight, mean=0.0, std=std)
+            bias = getattr(sub, "bias", None)
+            if isinstance(bias, torch.Tensor):
+                nn.init.zeros_(bias)
+        elif isinstance(sub, nn.LayerNorm):
+            if sub.weight is not None:
+                nn.init.ones_(sub.weight)
+            if sub.bias is not None:
+                nn.init.zeros_(sub.bias)
+
+
+@contextlib.contextmanager
+def randomised_top(
+    model: nn.Module, *, num_labels: int, n_layers: int = 1, seed: int = 0
+) -> Iterator[list[str]]:
+    """Re-initialise the top of ``model`` in place for a block; restore it afterwards.
+
+    Linear weights are drawn from a normal with the model's ``config.initializer_range``
+    (0.02 when it has none), biases set to 0, LayerNorms to the identity: the state of an
+    untrained model. The global torch random state is left as it was.
+
+    Args:
+        model (nn.Module): The classifier (changed in place, restored at the end).
+        num_labels (int): Its number of classes (finds the head).
+        n_layers (int, optional): Transformer blocks re-initialised below the head. Default: 1
+        seed (int, optional): Seed of the new weights. Default: 0
+
+    Yields:
+        list of str: The qualified names of the re-initialised modules.
+    """
+    names = top_modules(model, num_labels, n_layers)
+    modules = dict(model.named_modules())
+    saved = {
+        f"{name}.{key}": tensor.detach().clone()
+        for name in names
+        for key, tensor in modules[name].state_dict().items()
+    }
+    std = float(getattr(getattr(model, "config", None), "initializer_range", 0.02) or 0.02)
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            for name in names:
+                _reinit(modules[name], std)
+        yield names
+    finally:
+        with torch.no_grad():
+            state = model.state_dict()
+            for key, tensor in saved.items():
+                state[key].copy_(tensor)
