@@ -25,11 +25,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-import torch
 from torch import nn
 
 from captum_ext.errors import InputError
 from captum_ext.influence.features import find_head
+from captum_ext.metrics.randomise import reinitialised
 
 __all__ = ["randomised_top", "top_modules"]
 
@@ -65,29 +65,17 @@ def top_modules(model: nn.Module, num_labels: int, n_layers: int = 1) -> list[st
     return names
 
 
-def _reinit(module: nn.Module, std: float) -> None:
-    for sub in module.modules():
-        if isinstance(sub, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(sub.weight, mean=0.0, std=std)
-            bias = getattr(sub, "bias", None)
-            if isinstance(bias, torch.Tensor):
-                nn.init.zeros_(bias)
-        elif isinstance(sub, nn.LayerNorm):
-            if sub.weight is not None:
-                nn.init.ones_(sub.weight)
-            if sub.bias is not None:
-                nn.init.zeros_(sub.bias)
-
-
 @contextlib.contextmanager
 def randomised_top(
     model: nn.Module, *, num_labels: int, n_layers: int = 1, seed: int = 0
 ) -> Iterator[list[str]]:
     """Re-initialise the top of ``model`` in place for a block; restore it afterwards.
 
-    Linear weights are drawn from a normal with the model's ``config.initializer_range``
-    (0.02 when it has none), biases set to 0, LayerNorms to the identity: the state of an
-    untrained model. The global torch random state is left as it was.
+    The modules of :func:`top_modules`, through the one re-initialise-and-restore block
+    (:func:`captum_ext.metrics.randomise.reinitialised`): Linear weights are drawn from a normal
+    with the model's ``config.initializer_range`` (0.02 when it has none), biases set to 0,
+    LayerNorms to the identity: the state of an untrained model. The global torch random state is
+    left as it was.
 
     Args:
         model (nn.Module): The classifier (changed in place, restored at the end).
@@ -98,22 +86,5 @@ def randomised_top(
     Yields:
         list of str: The qualified names of the re-initialised modules.
     """
-    names = top_modules(model, num_labels, n_layers)
-    modules = dict(model.named_modules())
-    saved = {
-        f"{name}.{key}": tensor.detach().clone()
-        for name in names
-        for key, tensor in modules[name].state_dict().items()
-    }
-    std = float(getattr(getattr(model, "config", None), "initializer_range", 0.02) or 0.02)
-    try:
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            for name in names:
-                _reinit(modules[name], std)
+    with reinitialised(model, top_modules(model, num_labels, n_layers), seed) as names:
         yield names
-    finally:
-        with torch.no_grad():
-            state = model.state_dict()
-            for key, tensor in saved.items():
-                state[key].copy_(tensor)

@@ -10,8 +10,11 @@ layers, in place, and restores every weight on exit. Levels:
 * ``"all"``: the head and every encoder layer (the embeddings are kept, as in Adebayo et al.'s
   cascading randomisation, which stops before the input).
 
-Each re-initialised module gets PyTorch's default initialisation (``reset_parameters``, as
-Quantus does) under a fixed seed, so the randomised model is the same on every run.
+Each re-initialised module gets an untrained Hugging Face model's initialisation (normal weights
+with the model's ``initializer_range``, zero biases, identity LayerNorms) under a fixed seed, so
+the randomised model is the same on every run. :func:`reinitialised` is the one
+re-initialise-and-restore block; the sample-level check
+(:func:`captum_ext.influence.randomise.randomised_top`) uses it too.
 
 Examples::
 
@@ -31,7 +34,13 @@ from torch import nn
 
 from captum_ext.errors import InputError
 
-__all__ = ["encoder_layers", "randomisation_levels", "randomised", "randomised_modules"]
+__all__ = [
+    "encoder_layers",
+    "randomisation_levels",
+    "randomised",
+    "randomised_modules",
+    "reinitialised",
+]
 
 _LEVEL = re.compile(r"^(head|all|top([1-9][0-9]*))$")
 
@@ -70,25 +79,71 @@ def randomisation_levels(levels: Sequence[str], n_layers: int) -> list[str]:
     return out
 
 
-def randomised_modules(model: nn.Module, level: str) -> list[nn.Module]:
-    """The modules a level re-initialises."""
+def randomised_modules(model: nn.Module, level: str) -> list[str]:
+    """Qualified names of the modules a level re-initialises (head first, then the layers)."""
     base = getattr(model, "base_model", model)
-    head = [m for m in model.children() if m is not base]
+    names = {id(m): n for n, m in model.named_modules()}
+    head = [names[id(m)] for m in model.children() if m is not base]
     pooler = getattr(base, "pooler", None)
     if isinstance(pooler, nn.Module):
-        head.append(pooler)
+        head.append(names[id(pooler)])
     layers = encoder_layers(model)
     (level,) = randomisation_levels([level], len(layers))
     if level == "head":
         return head
     k = len(layers) if level == "all" else int(level[3:])
-    return head + layers[len(layers) - k :]
+    return head + [names[id(m)] for m in layers[len(layers) - k :]]
+
+
+def _reinit(module: nn.Module, std: float) -> None:
+    """An untrained Hugging Face model's state: normal(0, std) weights, zero biases, identity
+    LayerNorms."""
+    for sub in module.modules():
+        if isinstance(sub, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(sub.weight, mean=0.0, std=std)
+            bias = getattr(sub, "bias", None)
+            if isinstance(bias, torch.Tensor):
+                nn.init.zeros_(bias)
+        elif isinstance(sub, nn.LayerNorm):
+            if sub.weight is not None:
+                nn.init.ones_(sub.weight)
+            if sub.bias is not None:
+                nn.init.zeros_(sub.bias)
+
+
+@contextlib.contextmanager
+def reinitialised(model: nn.Module, names: Sequence[str], seed: int = 0) -> Iterator[list[str]]:
+    """THE re-initialise-and-restore block: within it the modules ``names`` of ``model`` have
+    fresh weights (normal with the model's ``config.initializer_range``, 0.02 when it has none;
+    seeded; the global torch random state is left as it was); every tensor they hold is put
+    back exactly on exit, even after an error. Yields ``names``."""
+    modules = dict(model.named_modules())
+    missing = [n for n in names if n not in modules]
+    if missing:
+        raise InputError(f"the model has no module named {', '.join(missing)}.")
+    saved = {
+        f"{name}.{key}" if name else key: tensor.detach().clone()
+        for name in names
+        for key, tensor in modules[name].state_dict().items()
+    }
+    std = float(getattr(getattr(model, "config", None), "initializer_range", 0.02) or 0.02)
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            for name in names:
+                _reinit(modules[name], std)
+        yield list(names)
+    finally:
+        with torch.no_grad():
+            state = model.state_dict()
+            for key, tensor in saved.items():
+                state[key].copy_(tensor)
 
 
 @contextlib.contextmanager
 def randomised(model: nn.Module, level: str, seed: int = 0) -> Iterator[nn.Module]:
-    """Within the block, ``model`` has the modules of ``level`` re-initialised (seeded); every
-    parameter and buffer is restored exactly on exit, even after an error.
+    """Within the block, ``model`` has the modules of ``level`` re-initialised (seeded,
+    :func:`reinitialised`); every weight is restored exactly on exit, even after an error.
 
     Examples::
 
@@ -103,16 +158,5 @@ def randomised(model: nn.Module, level: str, seed: int = 0) -> Iterator[nn.Modul
         >>> changed, torch.equal(model.classifier.weight, before)
         (True, True)
     """
-    modules = randomised_modules(model, level)
-    saved = {k: v.detach().clone() for k, v in model.state_dict(keep_vars=False).items()}
-    try:
-        with torch.random.fork_rng(devices=[]), torch.no_grad():
-            torch.manual_seed(seed)
-            for mod in modules:
-                for sub in mod.modules():
-                    reset = getattr(sub, "reset_parameters", None)
-                    if callable(reset):
-                        reset()
+    with reinitialised(model, randomised_modules(model, level), seed):
         yield model
-    finally:
-        model.load_state_dict(saved)
