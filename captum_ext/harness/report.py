@@ -201,7 +201,7 @@ def _cd_png(summary: Summary) -> bytes | None:
     fig = PlotFigure(figsize=(8, 0.9 + 0.28 * k))
     ax = fig.add_subplot()
     ax.set_xlim(0.5, k + 0.5)
-    ax.set_ylim(k + 1, -1.2)
+    ax.set_ylim(k + 1, -1.6)
     ax.invert_xaxis()
     ax.axhline(0, color="black", lw=1)
     tier = dict(zip(summary.verdict["method"], summary.verdict["tier"], strict=True))
@@ -214,8 +214,8 @@ def _cd_png(summary: Summary) -> bytes | None:
         ax.text(x, i + 1, f"  {m} ({x:.2f}, tier {tier.get(m, '?')})", va="center",
                 ha="right" if x <= (k + 1) / 2 else "left", fontsize=10, color=colour)
     if cd is not None and np.isfinite(cd):
-        ax.plot([1, 1 + cd], [-0.7, -0.7], color="black", lw=2)
-        ax.text(1 + cd / 2, -0.95, f"CD = {cd:.2f}", ha="center", fontsize=10)
+        ax.plot([1, 1 + cd], [-0.45, -0.45], color="black", lw=2)
+        ax.text(1 + cd / 2, -0.6, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=10)
     ax.set_yticks([])
     for side in ("left", "right", "bottom"):
         ax.spines[side].set_visible(False)
@@ -272,6 +272,7 @@ _CSS = (
     ".note{color:#555;font-size:0.9em}.headline{font-size:1.25em;font-weight:600;"
     "background:#f3f7f3;border-left:4px solid #1a7f37;padding:0.5em 0.8em}"
     ".cost{color:#444}.flag{margin:0.4em 0}.verdict table.t{font-size:0.8em}"
+    ".verdict table.t td:nth-child(-n+3),.verdict table.t th:nth-child(-n+3){text-align:left}"
 )
 
 
