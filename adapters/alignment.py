@@ -21,14 +21,50 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from captum_ext.errors import InputError
+
 __all__ = [
+    "PAIR_SEPARATOR",
     "TextEncoding",
+    "join_pair",
+    "split_pair",
     "encode_text",
     "find_word",
     "truncate_ids",
     "word_boundary_cut",
     "words_overlapping",
 ]
+
+
+#: The string form of a text pair, for tools that perturb one string (official LIME): the two
+#: texts joined by this separator. It has no letter or digit, so LIME (which splits on ``\\W+``)
+#: never removes it, and ``TextClassifierAdapter.predict_proba`` encodes such a string as the pair.
+PAIR_SEPARATOR = "\n\u2016\n"
+
+
+def join_pair(text: str, text_pair: str | None) -> str:
+    """One string for a text pair (``text`` itself for a single text).
+
+    Examples::
+
+        >>> split_pair(join_pair("is it good?", "not bad"))
+        ('is it good?', 'not bad')
+    """
+    if text_pair is None:
+        return text
+    for name, value in (("text", text), ("text_pair", text_pair)):
+        if PAIR_SEPARATOR in value:
+            raise InputError(
+                f"{name} contains the pair separator {PAIR_SEPARATOR!r} (a line with only '\u2016'): "
+                "remove it."
+            )
+    return f"{text}{PAIR_SEPARATOR}{text_pair}"
+
+
+def split_pair(joined: str) -> tuple[str, str | None]:
+    """``(text, text_pair)`` of a :func:`join_pair` string (``(joined, None)`` without a pair)."""
+    text, sep, pair = joined.partition(PAIR_SEPARATOR)
+    return (text, pair) if sep else (joined, None)
 
 
 @dataclass(frozen=True)
