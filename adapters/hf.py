@@ -233,8 +233,12 @@ class TextClassifierAdapter:
 
         A pair is encoded the model's way (``[CLS] text [SEP] text_pair [SEP]`` for BERT, with
         token types); its words are those of both segments (see
-        :class:`~captum_ext.adapters.alignment.TextEncoding`).
+        :class:`~captum_ext.adapters.alignment.TextEncoding`). A ``text`` that joins a pair with
+        :func:`~captum_ext.adapters.alignment.join_pair` is that pair (how the comparison
+        harness, which handles strings, passes pairs to every method).
         """
+        if text_pair is None and isinstance(text, str):
+            text, text_pair = split_pair(text)
         text = validate_text(text)
         if text_pair is not None:
             text_pair = validate_text(text_pair, "text_pair")

@@ -43,9 +43,10 @@ FAMILIES: tuple[str, ...] = (
 @functools.cache
 def tweets(n: int = 3000) -> tuple[str, ...]:
     """``n`` tweets, alternately from the positive and negative files (deterministic)."""
-    with open(DATA / "positive.txt", encoding="utf-8") as pos, open(
-        DATA / "negative.txt", encoding="utf-8"
-    ) as neg:
+    with (
+        open(DATA / "positive.txt", encoding="utf-8") as pos,
+        open(DATA / "negative.txt", encoding="utf-8") as neg,
+    ):
         pairs = zip(pos, neg, strict=False)
         lines = [t.rstrip("\n") for pair in itertools.islice(pairs, (n + 1) // 2) for t in pair]
     return tuple(lines[:n]) + (README_TWEET,)

@@ -20,7 +20,11 @@ def pipe(request):
     tok = tiny_tokenizer(request.param)
     labels = {0: "neg", 1: "neu", 2: "pos"}
     model = tiny_model(
-        request.param, tok, num_labels=3, id2label=labels, label2id={v: k for k, v in labels.items()}
+        request.param,
+        tok,
+        num_labels=3,
+        id2label=labels,
+        label2id={v: k for k, v in labels.items()},
     )
     return pipeline("text-classification", model=model, tokenizer=tok, device="cpu")
 

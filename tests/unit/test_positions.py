@@ -61,7 +61,7 @@ def reference(adapter):
     enc = adapter.encode(TEXT)
     with recorded(adapter) as rows:
         adapter.predict_ids([enc.input_ids])
-    (ids, pos, hidden), = rows
+    ((ids, pos, hidden),) = rows
     assert ids == enc.input_ids
     return enc, pos, hidden
 
@@ -138,7 +138,7 @@ def test_text_lime_replacements_keep_positions(roberta, perturbation):
     assert len(enc.input_ids) == len(enc.words) + 2
     with recorded(roberta) as rows:
         roberta.predict_ids([enc.input_ids])
-    (_, ref_pos, ref_hidden), = rows
+    ((_, ref_pos, ref_hidden),) = rows
     with recorded(roberta) as rows:
         make_explainer("lime", roberta, n_samples=40, perturbation=perturbation).explain(
             text, random_state=0
