@@ -45,6 +45,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument(
         "--text", action="append", metavar="TEXT", help="a text to compare on (repeatable)"
     )
+    p.add_argument(
+        "--text-pair",
+        action="append",
+        metavar="TEXT",
+        help="the second text of the pair of each --text, in order (repeatable); with --data, "
+        'pairs come from a "text_pair" field (.jsonl) or column (.csv with text,text_pair)',
+    )
     p.add_argument("--n", type=int, default=None, help="number of texts (default: all)")
     p.add_argument(
         "--methods",
@@ -140,6 +147,15 @@ def run(args: argparse.Namespace) -> int:
         texts = load_texts(args.data, args.n, random_state=args.seed)
     else:
         texts = args.text[: args.n] if args.n else args.text
+        if args.text_pair is not None:
+            from captum_ext.adapters.alignment import join_pair
+
+            if len(args.text_pair) != len(texts or []):
+                raise InputError(
+                    f"--text-pair given {len(args.text_pair)} time(s) for {len(texts or [])} "
+                    "--text: give one --text-pair per --text."
+                )
+            texts = [join_pair(t, b) for t, b in zip(texts, args.text_pair, strict=True)]
     adapter = load_adapter(args)
     summary = compare(
         texts,
