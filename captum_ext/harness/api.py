@@ -233,6 +233,8 @@ def compare(
     sanity_texts: int = 20,
     randomisation_levels: Sequence[str] = DEFAULT_LEVELS,
     metrics: Sequence[str] | str | None = None,
+    ground_truth: int = 0,
+    ground_truth_data: str | os.PathLike[str] | None = None,
     chunk_size: int = 8,
     report: bool = True,
     html_texts: int = 100,
@@ -284,6 +286,13 @@ def compare(
             check (``"head"``, ``"top<k>"``, ``"all"``). Default: ("head", "all")
         metrics (str or sequence of str, optional): registered metrics to compute
             (:func:`captum_ext.metrics.protocol.list_metrics`). Default: all
+        ground_truth (int, optional): the ground-truth stage on this many planted test texts
+            (:mod:`captum_ext.harness.ground_truth`: a copy of the model fine-tuned with a
+            planted shortcut, cached; each method's recall@1 of the planted token); 0 skips it.
+            Default: 0
+        ground_truth_data (str or Path, optional): labelled tweets to plant into (a
+            Sentiment140 folder or CSV). Default: the Sentiment140 sample
+            (:func:`captum_ext.data.default_data_path`)
         chunk_size (int, optional): texts per ``explain_many`` call and faithfulness batch.
             Default: 8
         report (bool, optional): write the report files into ``out_dir``. Default: True
@@ -366,12 +375,25 @@ def compare(
         rationales=rationales,
         show_progress=show_progress,
     )
-    wanted = set(ids)
+    planted = None
+    if ground_truth:
+        from captum_ext.data import default_data_path
+        from captum_ext.harness.ground_truth import run_ground_truth
+
+        planted = run_ground_truth(
+            adapter, store, methods=config.methods, method_settings=config.method_settings,
+            data=ground_truth_data if ground_truth_data is not None else default_data_path(),
+            model=model, n_texts=int(ground_truth), random_state=config.random_state,
+            show_progress=show_progress,
+        )  # fmt: skip
+    wanted = set(ids) | {f"gt-{i:04d}" for i in range(int(ground_truth or 0))}
     records = [r for r in store.records() if r["text_id"] in wanted]
     rationale_map = _rationale_map(ids, rationales, len(text_list))
     summary = _summarize(
         records, config, model_name, k, rank_by, targets is not None, rationale_map
     )
+    if planted is not None:
+        summary.settings["ground_truth"] = {k_: v for k_, v in planted.items() if k_ != "model_dir"}
     if out_dir is not None and report:
         files = write_report(
             summary, out_dir, records=records, texts=dict(zip(ids, text_list, strict=True)),

@@ -12,7 +12,9 @@ A run directory holds ``run.json`` (the manifest: texts, methods and their setti
   values of the row metrics (``values``: ``{metric: value}``; ``details``: curves) of
   :mod:`captum_ext.metrics.protocol`;
 * ``variants``: per text and method, the values of the variant metrics (randomisation, random
-  logit, robustness), on the first ``sanity_texts`` texts.
+  logit, robustness), on the first ``sanity_texts`` texts;
+* ``ground_truth``: per planted test text (ids ``gt-0000``, ...) and method, whether the planted
+  shortcut token was the top word (:mod:`captum_ext.harness.ground_truth`).
 
 Records are appended with one ``write`` call per batch (:meth:`ResultStore.extend`), then fsynced,
 so a killed run loses at most the batch being computed. A torn last line (no newline, or not valid
@@ -35,7 +37,13 @@ __all__ = ["RECORD_KINDS", "ResultStore", "record_key"]
 
 logger = logging.getLogger("captum_ext.harness")
 
-RECORD_KINDS: tuple[str, ...] = ("attribution", "error", "metrics", "variants")
+RECORD_KINDS: tuple[str, ...] = (
+    "attribution",
+    "error",
+    "metrics",
+    "variants",
+    "ground_truth",
+)
 
 Key = tuple[str, str, str, int | None]
 

@@ -22,7 +22,8 @@ the Friedman test finds no difference, every method is tier 1.
   correlation, whose random baseline is 0, the mean itself), or
 * it fails a randomisation check: its explanation stays similar when the model is randomised
   (mean ``randomisation`` ≥ ``max_similarity``) or when another class is explained (mean
-  ``random_logit`` ≥ ``max_similarity``),
+  ``random_logit`` ≥ ``max_similarity``), or
+* with the ground-truth stage, it misses the planted shortcut (mean ``planted_recall`` < 0.5),
 
 whatever its other scores. The others are *believe* (tier 1) or *tier k*.
 
@@ -362,6 +363,10 @@ def make_verdict(
         for metric in metric_dirs.index:
             if metric not in row:
                 row[metric] = _mean(frame, m, metric)
+            if metric_dirs.loc[metric, "family"] == "ground_truth":
+                v = row[metric]
+                if np.isfinite(v) and bool(metric_dirs.loc[metric, "higher_is_better"]) and v < 0.5:
+                    reasons.append(f"misses the planted shortcut (recall@1 {v:.2f})")
         row["mean_rank"] = float(rank_info["mean_rank"].get(m, float("nan")))
         row["tier"] = int(tiers.get(m, 1)) if m in tiers.index else 1
         row["verdict"] = "do not use" if reasons else ("believe" if row["tier"] == 1 else
@@ -384,6 +389,8 @@ def make_verdict(
     if believe:
         checks = "tier 1 on faithfulness"
         checks += ", pass randomisation" if has_random_check else ", randomisation not checked"
+        if (frame["family"] == "ground_truth").any():
+            checks += ", find the planted shortcut"
         if stable_note == "stable":
             checks += ", stable"
         headline = f"Believe {_fmt_list(believe)} on this model ({checks})"

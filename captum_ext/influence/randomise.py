@@ -72,10 +72,8 @@ def randomised_top(
     """Re-initialise the top of ``model`` in place for a block; restore it afterwards.
 
     The modules of :func:`top_modules`, through the one re-initialise-and-restore block
-    (:func:`captum_ext.metrics.randomise.reinitialised`): Linear weights are drawn from a normal
-    with the model's ``config.initializer_range`` (0.02 when it has none), biases set to 0,
-    LayerNorms to the identity: the state of an untrained model. The global torch random state is
-    left as it was.
+    (:func:`captum_ext.metrics.randomise.reinitialised`): PyTorch's default initialisation of
+    every layer (``reset_parameters``), seeded. The global torch random state is left as it was.
 
     Args:
         model (nn.Module): The classifier (changed in place, restored at the end).

@@ -35,7 +35,7 @@ Examples::
     >>> get_metric("comprehensiveness").higher_is_better
     True
     >>> sorted({m.family for m in list_metrics()})
-    ['cost', 'faithfulness', 'randomisation', 'robustness', 'stability']
+    ['cost', 'faithfulness', 'ground_truth', 'randomisation', 'robustness', 'stability']
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ _BUILTIN_MODULES: tuple[str, ...] = (
     "captum_ext.metrics.builtin.robustness",
     "captum_ext.metrics.builtin.stability",
     "captum_ext.metrics.builtin.cost",
+    "captum_ext.metrics.builtin.planted_recall",
 )
 
 _REGISTRY: dict[str, Metric] = {}

@@ -10,9 +10,8 @@ layers, in place, and restores every weight on exit. Levels:
 * ``"all"``: the head and every encoder layer (the embeddings are kept, as in Adebayo et al.'s
   cascading randomisation, which stops before the input).
 
-Each re-initialised module gets an untrained Hugging Face model's initialisation (normal weights
-with the model's ``initializer_range``, zero biases, identity LayerNorms) under a fixed seed, so
-the randomised model is the same on every run. :func:`reinitialised` is the one
+Each re-initialised module gets PyTorch's default initialisation (``reset_parameters``, as
+Quantus' MPRT does) under a fixed seed, so the randomised model is the same on every run. :func:`reinitialised` is the one
 re-initialise-and-restore block; the sample-level check
 (:func:`captum_ext.influence.randomise.randomised_top`) uses it too.
 
@@ -95,28 +94,26 @@ def randomised_modules(model: nn.Module, level: str) -> list[str]:
     return head + [names[id(m)] for m in layers[len(layers) - k :]]
 
 
-def _reinit(module: nn.Module, std: float) -> None:
-    """An untrained Hugging Face model's state: normal(0, std) weights, zero biases, identity
-    LayerNorms."""
+def _reinit(module: nn.Module) -> None:
+    """PyTorch's default initialisation of every sub-module that has one (``reset_parameters``,
+    as Quantus' MPRT re-initialises a layer)."""
     for sub in module.modules():
-        if isinstance(sub, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(sub.weight, mean=0.0, std=std)
-            bias = getattr(sub, "bias", None)
-            if isinstance(bias, torch.Tensor):
-                nn.init.zeros_(bias)
-        elif isinstance(sub, nn.LayerNorm):
-            if sub.weight is not None:
-                nn.init.ones_(sub.weight)
-            if sub.bias is not None:
-                nn.init.zeros_(sub.bias)
+        reset = getattr(sub, "reset_parameters", None)
+        if callable(reset):
+            reset()
 
 
 @contextlib.contextmanager
 def reinitialised(model: nn.Module, names: Sequence[str], seed: int = 0) -> Iterator[list[str]]:
     """THE re-initialise-and-restore block: within it the modules ``names`` of ``model`` have
-    fresh weights (normal with the model's ``config.initializer_range``, 0.02 when it has none;
-    seeded; the global torch random state is left as it was); every tensor they hold is put
-    back exactly on exit, even after an error. Yields ``names``."""
+    fresh weights (PyTorch's default initialisation, ``reset_parameters``, as Quantus' MPRT
+    does; seeded; the global torch random state is left as it was); every tensor they hold is put
+    back exactly on exit, even after an error. Yields ``names``.
+
+    PyTorch's defaults (Kaiming-uniform linear layers) rather than a Hugging Face model's
+    ``initializer_range`` (normal, std 0.02): with std 0.02 the re-initialised layers add
+    almost nothing to the residual stream, the "destroyed" model is still mostly its trained
+    embeddings, and the check would not destroy what it claims to."""
     modules = dict(model.named_modules())
     missing = [n for n in names if n not in modules]
     if missing:
@@ -126,12 +123,11 @@ def reinitialised(model: nn.Module, names: Sequence[str], seed: int = 0) -> Iter
         for name in names
         for key, tensor in modules[name].state_dict().items()
     }
-    std = float(getattr(getattr(model, "config", None), "initializer_range", 0.02) or 0.02)
     try:
         with torch.no_grad(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             for name in names:
-                _reinit(modules[name], std)
+                _reinit(modules[name])
         yield list(names)
     finally:
         with torch.no_grad():

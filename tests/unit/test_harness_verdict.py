@@ -141,3 +141,15 @@ def test_same_input_same_verdict():
     f = _frame({"a": 0.6, "b": 0.5, "random": 0.1})
     a = json.dumps(make_verdict(f).to_dict(), sort_keys=True)
     assert a == json.dumps(make_verdict(f.sample(frac=1, random_state=3)).to_dict(), sort_keys=True)
+
+
+def test_a_method_that_misses_the_planted_shortcut_is_do_not_use():
+    gt = {m: {"planted_recall": ("ground_truth", True, v)}
+          for m, v in (("finds", 1.0), ("misses", 0.1))}  # fmt: skip
+    f = _frame({"finds": 0.6, "misses": 0.6, "random": 0.1}, extra=gt)
+    v = make_verdict(f)
+    t = v.table.set_index("method")
+    assert t.loc["finds", "verdict"] == "believe"
+    assert t.loc["misses", "verdict"] == "do not use"
+    assert "misses the planted shortcut" in t.loc["misses", "reasons"]
+    assert "find the planted shortcut" in v.headline
