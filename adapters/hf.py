@@ -115,7 +115,12 @@ class TextClassifierAdapter:
         if batch_size < 1:
             raise InputError(f"batch_size must be >= 1, got {batch_size}.")
         model_limit = int(getattr(model.config, "max_position_embeddings", 512) or 512)
-        if getattr(model.config, "model_type", "") in ("roberta", "xlm-roberta", "camembert"):
+        if getattr(model.config, "model_type", "") in (
+            "roberta",
+            "xlm-roberta",
+            "camembert",
+            "mpnet",
+        ):
             model_limit -= 2  # position ids start after the padding index
         if max_length is None:
             max_length = min(128, model_limit)

@@ -7,7 +7,13 @@ import json
 import sys
 from typing import Any
 
-from captum_ext.commands._common import add_model_args, load_adapter, method_list
+from captum_ext.commands._common import (
+    add_model_args,
+    add_target_arg,
+    load_adapter,
+    method_list,
+    resolve_target,
+)
 
 
 def _parse_setting(value: str) -> tuple[str, str, Any]:
@@ -68,6 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="override a method's budget, e.g. --set lime-official.n_samples=500 (repeatable)",
     )
     p.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
+    add_target_arg(p)
     p.add_argument("--k", type=int, default=5, help="top-k of the agreement metrics (default 5)")
     p.add_argument(
         "--rank-by",
@@ -172,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
                 )
             texts = [join_pair(t, b) for t, b in zip(texts, args.text_pair, strict=True)]
     adapter = load_adapter(args)
+    target = resolve_target(args, adapter)
     summary = compare(
         texts,
         methods=methods,
@@ -179,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
         model=args.model or "default",
         out_dir=args.out,
         method_settings=settings,
+        targets=None if target is None else [target] * len(texts),
         k=args.k,
         rank_by=args.rank_by,
         random_state=args.seed,

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from captum_ext.commands._common import add_model_args, load_adapter, print_json, read_texts
+from captum_ext.commands._common import (
+    add_model_args,
+    add_target_arg,
+    load_adapter,
+    print_json,
+    read_texts,
+    resolve_target,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,9 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--method", default="ig", help="method name, see `captum-ext methods` (default ig)"
     )
-    p.add_argument(
-        "--target", default=None, help="class to explain, name or index (default: predicted)"
-    )
+    add_target_arg(p)
     p.add_argument(
         "--seed", type=int, default=0, help="random_state of stochastic methods (default 0)"
     )
@@ -51,8 +56,9 @@ def run(args: argparse.Namespace) -> int:
     pair = None if args.text_pair is None else validate_text(args.text_pair, "--text-pair")
     adapter = load_adapter(args)
     explainer = make_explainer(args.method, adapter)
+    target = resolve_target(args, adapter)
     for text in texts:
-        wa = explainer.explain(text, target=args.target, random_state=args.seed, text_pair=pair)
+        wa = explainer.explain(text, target=target, random_state=args.seed, text_pair=pair)
         if args.json:
             print_json(wa.to_public_json())
             continue
