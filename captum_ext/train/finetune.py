@@ -642,12 +642,17 @@ def resolve_test_size(test_size: float | int | None, n: int) -> float | int:
         >>> from captum_ext.train.finetune import resolve_test_size
         >>> resolve_test_size(None, 100_000), resolve_test_size(None, 45), resolve_test_size(0.2, 45)
         (2000, 5, 0.2)
+        >>> resolve_test_size(0, 45)
+        0
     """
     if test_size is None:
         return min(DEFAULT_TEST_SIZE, max(1, math.ceil(0.1 * n)))
+    if isinstance(test_size, int) and not isinstance(test_size, bool) and test_size == 0:
+        return 0  # no held-out set (cross-fitting and planted copies are evaluated elsewhere)
     if isinstance(test_size, bool) or not isinstance(test_size, (int, float)) or test_size <= 0:
         raise InputError(
-            f"test_size must be a fraction in (0, 1) or a count >= 1, got {test_size!r}."
+            f"test_size must be a fraction in (0, 1), a count >= 1 or 0 (no held-out set), got "
+            f"{test_size!r}."
         )
     if not isinstance(test_size, int) and test_size >= 1:
         raise InputError(f"test_size as a fraction must be < 1, got {test_size!r}.")
