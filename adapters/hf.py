@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from captum_ext.adapters.alignment import TextEncoding, encode_text, truncate_ids
+from captum_ext.adapters.alignment import TextEncoding, encode_text, split_pair, truncate_ids
 from captum_ext.errors import InputError
 
 __all__ = ["TextClassifierAdapter", "validate_text"]
@@ -46,6 +46,36 @@ def _as_text_list(texts: Any, name: str = "texts") -> list[str]:
         if not isinstance(t, str):
             raise InputError(f"{name}[{i}] must be a string, got {type(t).__name__}.")
     return texts
+
+
+def _accepts(model: nn.Module, name: str) -> bool:
+    import inspect
+
+    try:
+        return name in inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _position_padding_idx(model: nn.Module) -> int | None:
+    """The ``padding_idx`` of the model's position embeddings, if its positions are numbered
+    from the non-pad tokens (RoBERTa family) and it accepts explicit ``position_ids``."""
+    if not _accepts(model, "position_ids"):
+        return None
+    for name, module in model.named_modules():
+        if name.split(".")[-1] == "position_embeddings" and isinstance(module, nn.Embedding):
+            return None if module.padding_idx is None else int(module.padding_idx)
+    return None
+
+
+def _uses_token_types(model: nn.Module, tokenizer: Any) -> bool:
+    """Whether the model has segment embeddings the tokenizer fills (BERT, ALBERT, ELECTRA)."""
+    return (
+        int(getattr(model.config, "type_vocab_size", 0) or 0) > 1
+        and "token_type_ids" in getattr(tokenizer, "model_input_names", ())
+        and getattr(tokenizer, "sep_token_id", None) is not None
+        and _accepts(model, "token_type_ids")
+    )
 
 
 class TextClassifierAdapter:
@@ -85,7 +115,12 @@ class TextClassifierAdapter:
         if batch_size < 1:
             raise InputError(f"batch_size must be >= 1, got {batch_size}.")
         model_limit = int(getattr(model.config, "max_position_embeddings", 512) or 512)
-        if getattr(model.config, "model_type", "") in ("roberta", "xlm-roberta", "camembert"):
+        if getattr(model.config, "model_type", "") in (
+            "roberta",
+            "xlm-roberta",
+            "camembert",
+            "mpnet",
+        ):
             model_limit -= 2  # position ids start after the padding index
         if max_length is None:
             max_length = min(128, model_limit)
@@ -105,7 +140,9 @@ class TextClassifierAdapter:
         n = int(getattr(model.config, "num_labels", len(id2label) or 2))
         self.labels: tuple[str, ...] = tuple(str(id2label.get(i, f"LABEL_{i}")) for i in range(n))
         self.n_forward_rows = 0  # rows the model has evaluated, for benchmarks
-        self._encoding_cache: dict[str, TextEncoding] = {}
+        self._position_padding_idx = _position_padding_idx(model)
+        self._token_types = _uses_token_types(model, tokenizer)
+        self._encoding_cache: dict[tuple[str, str | None], TextEncoding] = {}
 
     # -- construction -----------------------------------------------------------------------
     @classmethod
@@ -125,6 +162,48 @@ class TextClassifierAdapter:
         from captum_ext.adapters.loading import load_classifier
 
         model, tokenizer = load_classifier(path, attn_implementation=attn_implementation)
+        return cls(model, tokenizer, max_length=max_length, batch_size=batch_size, device=device)
+
+    @classmethod
+    def from_pipeline(
+        cls,
+        pipe: Any,
+        *,
+        max_length: int | None = None,
+        batch_size: int = 64,
+        device: str | torch.device | None = None,
+    ) -> TextClassifierAdapter:
+        """Wrap a transformers ``text-classification`` pipeline (its model and tokenizer).
+
+        The pipeline's model and tokenizer are used as they are (nothing is reloaded or copied);
+        the adapter runs on the pipeline's device unless ``device`` says otherwise. Class names
+        come from the model's ``id2label``, as the pipeline's own ``label`` fields do.
+
+        Examples::
+
+            >>> from transformers import pipeline
+            >>> from captum_ext.adapters import TextClassifierAdapter
+            >>> pipe = pipeline("text-classification", model="path/to/checkpoint")  # doctest: +SKIP
+            >>> adapter = TextClassifierAdapter.from_pipeline(pipe)  # doctest: +SKIP
+            >>> adapter.labels  # doctest: +SKIP
+            ('negative', 'positive')
+        """
+        model = getattr(pipe, "model", None)
+        tokenizer = getattr(pipe, "tokenizer", None)
+        task = getattr(pipe, "task", "text-classification") or "text-classification"
+        if model is None or tokenizer is None or not hasattr(model, "config"):
+            raise InputError(
+                f"pipe must be a transformers text-classification pipeline with a model and a "
+                f"tokenizer, got {type(pipe).__name__}: build it with pipeline("
+                "'text-classification', model=..., tokenizer=...)."
+            )
+        if task not in ("text-classification", "sentiment-analysis"):
+            raise InputError(
+                f"pipe is a {task!r} pipeline: give a 'text-classification' pipeline "
+                "(a sequence classifier)."
+            )
+        if device is None:
+            device = getattr(pipe, "device", None) or "cpu"
         return cls(model, tokenizer, max_length=max_length, batch_size=batch_size, device=device)
 
     # -- labels and targets -----------------------------------------------------------------
@@ -153,38 +232,66 @@ class TextClassifierAdapter:
         )
 
     # -- tokenisation -----------------------------------------------------------------------
-    def encode(self, text: str) -> TextEncoding:
-        """Tokenise one text with word alignment (cached; warns once if it was truncated)."""
+    def encode(self, text: str, text_pair: str | None = None) -> TextEncoding:
+        """Tokenise one text (or a text pair) with word alignment (cached; warns if it was
+        truncated).
+
+        A pair is encoded the model's way (``[CLS] text [SEP] text_pair [SEP]`` for BERT, with
+        token types); its words are those of both segments (see
+        :class:`~captum_ext.adapters.alignment.TextEncoding`). A ``text`` that joins a pair with
+        :func:`~captum_ext.adapters.alignment.join_pair` is that pair (how the comparison
+        harness, which handles strings, passes pairs to every method).
+        """
+        if text_pair is None and isinstance(text, str):
+            text, text_pair = split_pair(text)
         text = validate_text(text)
-        enc = self._encoding_cache.get(text)
+        if text_pair is not None:
+            text_pair = validate_text(text_pair, "text_pair")
+        key = (text, text_pair)
+        enc = self._encoding_cache.get(key)
         if enc is None:
-            enc = encode_text(self.tokenizer, text, self.max_length)
+            enc = encode_text(self.tokenizer, text, self.max_length, text_pair=text_pair)
             if len(self._encoding_cache) > 4096:
                 self._encoding_cache.clear()
-            self._encoding_cache[text] = enc
-            if enc.truncated:
-                warnings.warn(
-                    f"text has {enc.n_pieces} word-pieces, more than max_length={self.max_length} "
-                    f"allows: only its first {enc.n_words_kept} of {len(enc.words)} words are seen "
-                    "by the model (their scores are 0).",
-                    stacklevel=2,
-                )
+            self._encoding_cache[key] = enc
+        if enc.truncated:
+            warnings.warn(
+                f"text has {enc.n_pieces} word-pieces, more than max_length={self.max_length} "
+                f"allows: only its first {enc.n_words_kept} of {len(enc.words)} words are seen "
+                "by the model (their scores are 0).",
+                stacklevel=2,
+            )
         return enc
 
     def _ids_for(self, texts: Sequence[str]) -> tuple[list[list[int]], int]:
         """Token ids of many texts, truncated exactly as :meth:`encode` truncates (at a word
-        boundary), and how many were truncated. Batch-tokenised in Rust: no alignment work."""
-        encs = self.tokenizer(
-            list(texts), return_special_tokens_mask=True, truncation=False, verbose=False
-        )
-        rows: list[list[int]] = []
+        boundary), and how many were truncated. Batch-tokenised in Rust: no alignment work.
+
+        A text that contains :data:`~captum_ext.adapters.alignment.PAIR_SEPARATOR` is the
+        text pair on either side of it (the string form of a pair for string-based tools such as
+        official LIME).
+        """
+        parts = [split_pair(t) for t in texts]
+        rows: list[list[int]] = [[] for _ in texts]
         n_trunc = 0
-        for i, ids in enumerate(encs["input_ids"]):
-            row, cut = truncate_ids(
-                ids, encs["special_tokens_mask"][i], encs.word_ids(i), self.max_length
+        for is_pair in (False, True):
+            idx = [i for i, (_, b) in enumerate(parts) if (b is not None) == is_pair]
+            if not idx:
+                continue
+            firsts = [parts[i][0] for i in idx]
+            seconds = [parts[i][1] for i in idx] if is_pair else None
+            encs = self.tokenizer(
+                firsts, seconds, return_special_tokens_mask=True, truncation=False, verbose=False
             )
-            rows.append(row)
-            n_trunc += cut
+            for j, i in enumerate(idx):
+                rows[i], cut = truncate_ids(
+                    encs["input_ids"][j],
+                    encs["special_tokens_mask"][j],
+                    encs.word_ids(j),
+                    self.max_length,
+                    encs.sequence_ids(j),
+                )
+                n_trunc += cut
         return rows, n_trunc
 
     # -- the model calls --------------------------------------------------------------------
@@ -250,8 +357,29 @@ class TextClassifierAdapter:
         assert out is not None
         return out
 
+    def model_inputs(self, ids: Tensor, mask: Tensor) -> dict[str, Tensor]:
+        """The keyword arguments of a model call on ``ids`` (right-padded, ``mask`` 1 on tokens).
+
+        Besides ``input_ids`` and ``attention_mask``:
+
+        - ``position_ids`` for models that number positions from the non-pad tokens
+          (RoBERTa, XLM-R, CamemBERT, MPNet ...: position embeddings with a ``padding_idx``):
+          positions come from ``mask``, so a word replaced by [PAD] in place (occlusion,
+          Integrated Gradients' baseline, Captum's Lime/KernelShap, TextLime's pad perturbation)
+          leaves every other token at its position, as the model would number the text unpadded;
+        - ``token_type_ids`` for models with segment embeddings: 1 after the first [SEP] (the
+          second segment of a text pair), 0 before; all 0 for a single text.
+        """
+        kw: dict[str, Tensor] = {"input_ids": ids, "attention_mask": mask}
+        if self._position_padding_idx is not None:
+            kw["position_ids"] = torch.cumsum(mask, dim=1) * mask + self._position_padding_idx
+        if self._token_types:
+            sep = (ids == self.tokenizer.sep_token_id).long()
+            kw["token_type_ids"] = ((torch.cumsum(sep, dim=1) - sep) > 0).long() * mask
+        return kw
+
     def _logits_fn(self, model: nn.Module, ids: Tensor, mask: Tensor) -> Tensor:
-        return model(input_ids=ids, attention_mask=mask).logits
+        return model(**self.model_inputs(ids, mask)).logits
 
     def predict_ids(
         self,
@@ -364,7 +492,7 @@ class TextClassifierAdapter:
         enc = self.encode(text)
 
         def fn(model: nn.Module, ids: Tensor, mask: Tensor) -> Tensor:
-            out = model(input_ids=ids, attention_mask=mask, output_attentions=True)
+            out = model(**self.model_inputs(ids, mask), output_attentions=True)
             return torch.stack(out.attentions, dim=1)  # (batch, layers, heads, L, L)
 
         with self.eager_attention():
@@ -375,7 +503,7 @@ class TextClassifierAdapter:
         enc = self.encode(text)
 
         def fn(model: nn.Module, ids: Tensor, mask: Tensor) -> Tensor:
-            out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+            out = model(**self.model_inputs(ids, mask), output_hidden_states=True)
             return torch.stack(out.hidden_states, dim=1)
 
         return self.map_batches([enc.input_ids], fn)[0].astype(np.float64)
@@ -413,7 +541,7 @@ class TextClassifierAdapter:
                 attention_mask = torch.ones_like(input_ids)
             if attention_mask.shape[0] != input_ids.shape[0]:
                 attention_mask = attention_mask.expand(input_ids.shape[0], -1)
-            logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
+            logits = model(**self.model_inputs(input_ids, attention_mask)).logits
             self.n_forward_rows += int(input_ids.shape[0])
             if output == "logits":
                 return logits
@@ -439,23 +567,26 @@ class TextClassifierAdapter:
 
     # -- SHAP -------------------------------------------------------------------------------
     def shap_masker(self, **kwargs: Any):
-        """A ``shap.maskers.Text`` built from the tokenizer (masks with ``[MASK]``)."""
-        import shap
+        """A ``shap.maskers.Text`` on this adapter's encoding (masks token ids in place with
+        ``[MASK]``, special tokens never masked; see :mod:`captum_ext.adapters.shap_text`)."""
+        from captum_ext.adapters.shap_text import EncodingTextMasker
 
-        return shap.maskers.Text(self.tokenizer, **kwargs)
+        return EncodingTextMasker(self, **kwargs)
 
     def shap_explainer(
         self, *, algorithm: str = "partition", output: Output = "probs", **kwargs: Any
     ):
         """A ``shap.Explainer`` over this model with class names as ``output_names``.
 
-        Call it with a batch size larger than SHAP's default of 5, e.g.
-        ``explainer(texts, batch_size=64)``: same values here, much faster.
+        Call it with texts and a batch size larger than SHAP's default of 5, e.g.
+        ``explainer(texts, batch_size=64)``: same values here, much faster. Its masker
+        (``explainer.masker``) masks the adapter's token ids in place, so every kept token keeps
+        its position; a text pair is explained through ``explainer.masker.register(encoding)``.
         """
         import shap
 
-        def f(texts: Any) -> np.ndarray:
-            return self.predict_proba(_as_text_list(texts), output=output)
+        def f(rows: Any) -> np.ndarray:
+            return self.predict_ids([[int(t) for t in r] for r in rows], output=output)
 
         return shap.Explainer(
             f, self.shap_masker(), output_names=list(self.labels), algorithm=algorithm, **kwargs

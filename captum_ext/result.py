@@ -48,6 +48,9 @@ class WordAttribution:
         token_to_word: word index of each token (``None`` for special tokens).
         signed: whether the sign of a score is meaningful.
         extras: method-specific results (LIME intercept and fidelity, IG convergence delta, ...).
+        text_pair: the second text of a text pair (``None`` for a single text).
+        segments: for a pair, each word's text (0: ``text``, 1: ``text_pair``); its span is in
+            that text. ``None`` for a single text.
 
     Examples::
 
@@ -76,6 +79,8 @@ class WordAttribution:
     token_to_word: list[int | None] | None = None
     signed: bool = True
     extras: dict[str, Any] = field(default_factory=dict)
+    text_pair: str | None = None
+    segments: list[int] | None = None
 
     def __post_init__(self) -> None:
         self.scores = np.asarray(self.scores, dtype=np.float64).reshape(-1)
@@ -89,6 +94,10 @@ class WordAttribution:
                 f"words ({len(self.words)}), spans ({len(self.spans)}) and scores "
                 f"({self.scores.shape[0]}) must have the same length."
             )
+        if self.segments is not None:
+            self.segments = [int(g) for g in self.segments]
+            if len(self.segments) != len(self.words) or self.text_pair is None:
+                raise ValueError("segments needs text_pair and one segment per word.")
 
     # -- views ------------------------------------------------------------------------------
     @property
@@ -151,6 +160,19 @@ class WordAttribution:
         """The ``k`` highest-ranked words."""
         return [self.words[i] for i in self.ranking()[:k]]
 
+    def segment_of(self, word: int) -> int:
+        """The text word ``word`` belongs to (0: ``text``, 1: ``text_pair``)."""
+        return self.segments[word] if self.segments is not None else 0
+
+    def _word_records(self) -> list[dict[str, Any]]:
+        out = []
+        for i, (w, (s, e), v) in enumerate(zip(self.words, self.spans, self.scores, strict=True)):
+            rec: dict[str, Any] = {"word": w, "start": s, "end": e, "score": float(v)}
+            if self.segments is not None:
+                rec["segment"] = self.segments[i]
+            out.append(rec)
+        return out
+
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Everything in plain JSON types (``from_dict`` inverts it)."""
@@ -164,14 +186,12 @@ class WordAttribution:
                 "probs": self.probs,
                 "signed": self.signed,
                 "settings": self.settings,
-                "words": [
-                    {"word": w, "start": s, "end": e, "score": float(v)}
-                    for w, (s, e), v in zip(self.words, self.spans, self.scores, strict=True)
-                ],
+                "words": self._word_records(),
                 "tokens": self.tokens,
                 "token_scores": self.token_scores,
                 "token_to_word": self.token_to_word,
                 "extras": self.extras,
+                **({"text_pair": self.text_pair} if self.text_pair is not None else {}),
             }
         )
 
@@ -194,6 +214,8 @@ class WordAttribution:
             token_to_word=d.get("token_to_word"),
             signed=bool(d.get("signed", True)),
             extras=dict(d.get("extras") or {}),
+            text_pair=d.get("text_pair"),
+            segments=[int(w["segment"]) for w in words] if d.get("text_pair") is not None else None,
         )
 
     def to_json(self, **kwargs: Any) -> str:
@@ -232,6 +254,7 @@ class WordAttribution:
         return _jsonable(
             {
                 "text": self.text,
+                **({"text_pair": self.text_pair} if self.text_pair is not None else {}),
                 "prediction": {
                     "label": self.predicted_label,
                     "probs": {
@@ -240,9 +263,6 @@ class WordAttribution:
                 },
                 "method": self.method,
                 "target": self.target_label,
-                "words": [
-                    {"word": w, "start": s, "end": e, "score": float(v)}
-                    for w, (s, e), v in zip(self.words, self.spans, self.scores, strict=True)
-                ],
+                "words": self._word_records(),
             }
         )

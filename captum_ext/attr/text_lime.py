@@ -807,7 +807,14 @@ class TextLime(LimeBase):
         """The feature space of an encoded text and the words each unit covers."""
         positions_of_word = encoding.word_token_positions
         if self.units == "lime":
-            names, unit_words = lime_units(encoding.text, encoding.spans)
+            names, unit_words = [], []
+            for seg in sorted(set(encoding.segments or [0])):  # a pair: each text on its own
+                idx = [w for w in range(len(encoding.words)) if encoding.word_segment(w) == seg]
+                seg_names, seg_words = lime_units(
+                    encoding.segment_text(seg), [encoding.spans[w] for w in idx]
+                )
+                names += seg_names
+                unit_words += [[idx[k] for k in ws] for ws in seg_words]
         else:
             names = list(encoding.words)
             unit_words = [[i] for i in range(len(encoding.words))]

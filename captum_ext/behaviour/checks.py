@@ -122,11 +122,14 @@ class BehaviourTest:
 
 
 def _label_index(label: int | str, labels: Sequence[str]) -> int:
+    """The model class of an expected label: an index, or a name asked of the label model
+    (class name, sentiment alias or ``--label-map``; ``labels`` may be a
+    :class:`~captum_ext.labels.LabelModel`)."""
     if isinstance(label, str):
-        lowered = [lab.lower() for lab in labels]
-        if label.lower() not in lowered:
-            raise InputError(f"label {label!r} is not a model label: use one of {list(labels)}.")
-        return lowered.index(label.lower())
+        from captum_ext.labels import LabelModel
+
+        lm = labels if isinstance(labels, LabelModel) else LabelModel(labels)
+        return lm.concept(label)
     if not 0 <= int(label) < len(labels):
         raise InputError(f"label {label} is out of range for labels {list(labels)}.")
     return int(label)

@@ -297,8 +297,13 @@ def run_suite(
     max_explanations: int | None = None,
     random_state: int = 0,
     show_progress: bool = False,
+    label_map: str | dict[str, Any] | None = None,
 ) -> SuiteResult:
     """Run every test of ``suite`` and explain each failure.
+
+    Expected labels are names asked of the model's :class:`~captum_ext.labels.LabelModel`:
+    ``"positive"`` is the model's class named positive (or pos, or what ``label_map`` says), so
+    the suite runs on any label order and any number of classes.
 
     Args:
         adapter (TextClassifierAdapter): the model wrapper.
@@ -311,10 +316,18 @@ def run_suite(
             test first, round-robin over tests). Default: None (all)
         random_state (int, optional): seed of stochastic explainers. Default: 0
         show_progress (bool, optional): progress bars. Default: False
+        label_map (str or dict, optional): which class is positive/negative/neutral when the
+            model's label names do not say it, e.g. ``"negative=0,positive=1"``. Default: None
 
     Returns:
         SuiteResult
+
+    Raises:
+        InputError: a test expects a class the model has no name for (``LABEL_0``/``LABEL_1``
+            without ``label_map``).
     """
+    from captum_ext.labels import LabelModel
+
     if not suite.tests:
         raise InputError(f"suite {suite.name!r} has no tests.")
     t0 = time.perf_counter()
@@ -322,10 +335,11 @@ def run_suite(
     probs_arr = adapter.predict_proba(texts, show_progress=show_progress)
     probs = {t: probs_arr[i] for i, t in enumerate(texts)}
     labels = tuple(adapter.labels)
+    label_model = LabelModel(labels, label_map)
     cases: list[CaseResult] = []
     summaries = []
     for test in suite.tests:
-        res = test.evaluate(probs, labels)
+        res = test.evaluate(probs, label_model)
         n_fail = sum(not c.passed for c in res)
         summaries.append(
             {

@@ -7,7 +7,16 @@ import json
 import sys
 from typing import Any
 
-__all__ = ["add_model_args", "load_adapter", "method_list", "print_json", "read_texts"]
+__all__ = [
+    "add_model_args",
+    "add_target_arg",
+    "label_model",
+    "load_adapter",
+    "method_list",
+    "print_json",
+    "read_texts",
+    "resolve_target",
+]
 
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +34,14 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--batch-size", type=int, default=64, help="texts per forward pass (default 64)")
     g.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    g.add_argument(
+        "--label-map",
+        metavar="MAP",
+        default=None,
+        help="which model class each data label (or negative/neutral/positive) is, when the "
+        "names do not say it: DATA=CLASS pairs (CLASS a class name or index), e.g. "
+        "negative=0,positive=1, or a JSON object (default: match by name and common aliases)",
+    )
 
 
 def method_list(value: str | None) -> list[str] | None:
@@ -53,6 +70,34 @@ def load_adapter(args: argparse.Namespace, *, attn_implementation: str | None = 
         device=args.device,
         attn_implementation=attn_implementation,
     )
+
+
+def label_model(args: argparse.Namespace, adapter: Any):
+    """The adapter's :class:`~captum_ext.labels.LabelModel` with ``--label-map``."""
+    from captum_ext.labels import LabelModel
+
+    return LabelModel.of(adapter, getattr(args, "label_map", None))
+
+
+def add_target_arg(parser: argparse.ArgumentParser) -> None:
+    """``--target``: the class to explain."""
+    parser.add_argument(
+        "--target",
+        default=None,
+        help="class to explain: a class name, an index, or negative/neutral/positive (aliases and "
+        "--label-map apply) (default: the predicted class)",
+    )
+
+
+def resolve_target(args: argparse.Namespace, adapter: Any) -> int | None:
+    """``--target`` as a class index (None: the predicted class), asked of the label model."""
+    target = getattr(args, "target", None)
+    if target is None:
+        return None
+    if str(target).strip().isdigit():
+        return int(adapter.resolve_target(str(target).strip()))
+    found = label_model(args, adapter).find(target, codes=False)
+    return int(adapter.resolve_target(target)) if found is None else found
 
 
 def read_texts(args: argparse.Namespace) -> list[str]:

@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         max_explanations=args.max_explanations,
         random_state=args.seed,
         show_progress=not args.quiet,
+        label_map=args.label_map,
     )
     files = result.save(out, fmt=args.format)
     summary = result.summary()

@@ -7,7 +7,13 @@ import json
 import sys
 from typing import Any
 
-from captum_ext.commands._common import add_model_args, load_adapter, method_list
+from captum_ext.commands._common import (
+    add_model_args,
+    add_target_arg,
+    load_adapter,
+    method_list,
+    resolve_target,
+)
 
 
 def _parse_setting(value: str) -> tuple[str, str, Any]:
@@ -45,6 +51,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument(
         "--text", action="append", metavar="TEXT", help="a text to compare on (repeatable)"
     )
+    p.add_argument(
+        "--text-pair",
+        action="append",
+        metavar="TEXT",
+        help="the second text of the pair of each --text, in order (repeatable); with --data, "
+        'pairs come from a "text_pair" field (.jsonl) or column (.csv with text,text_pair)',
+    )
     p.add_argument("--n", type=int, default=None, help="number of texts (default: all)")
     p.add_argument(
         "--methods",
@@ -61,6 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="override a method's budget, e.g. --set lime-official.n_samples=500 (repeatable)",
     )
     p.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
+    add_target_arg(p)
     p.add_argument("--k", type=int, default=5, help="top-k of the agreement metrics (default 5)")
     p.add_argument(
         "--rank-by",
@@ -155,7 +169,17 @@ def run(args: argparse.Namespace) -> int:
         texts = load_texts(args.data, args.n, random_state=args.seed)
     else:
         texts = args.text[: args.n] if args.n else args.text
+        if args.text_pair is not None:
+            from captum_ext.adapters.alignment import join_pair
+
+            if len(args.text_pair) != len(texts or []):
+                raise InputError(
+                    f"--text-pair given {len(args.text_pair)} time(s) for {len(texts or [])} "
+                    "--text: give one --text-pair per --text."
+                )
+            texts = [join_pair(t, b) for t, b in zip(texts, args.text_pair, strict=True)]
     adapter = load_adapter(args)
+    target = resolve_target(args, adapter)
     summary = compare(
         texts,
         methods=methods,
@@ -163,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
         model=args.model or "default",
         out_dir=args.out,
         method_settings=settings,
+        targets=None if target is None else [target] * len(texts),
         k=args.k,
         rank_by=args.rank_by,
         random_state=args.seed,

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from captum_ext.commands._common import add_model_args, load_adapter, print_json, read_texts
+from captum_ext.commands._common import (
+    add_model_args,
+    add_target_arg,
+    load_adapter,
+    print_json,
+    read_texts,
+    resolve_target,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,11 +30,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--method", default="ig", help="method name, see `captum-ext methods` (default ig)"
     )
-    p.add_argument(
-        "--target", default=None, help="class to explain, name or index (default: predicted)"
-    )
+    add_target_arg(p)
     p.add_argument(
         "--seed", type=int, default=0, help="random_state of stochastic methods (default 0)"
+    )
+    p.add_argument(
+        "--text-pair",
+        metavar="TEXT",
+        default=None,
+        help="second text of a text pair (e.g. an NLI hypothesis, a title for a query): the "
+        "words of both texts are scored; with --text-file, the pair of every line",
     )
     p.add_argument("--top", type=int, default=10, help="words shown without --json (default 10)")
     p.add_argument("--json", action="store_true", help="print JSON objects instead of a table")
@@ -41,18 +53,23 @@ def run(args: argparse.Namespace) -> int:
 
     get_method(args.method)  # fail fast on an unknown name, before loading the model
     texts = [validate_text(t) for t in read_texts(args)]
+    pair = None if args.text_pair is None else validate_text(args.text_pair, "--text-pair")
     adapter = load_adapter(args)
     explainer = make_explainer(args.method, adapter)
+    target = resolve_target(args, adapter)
     for text in texts:
-        wa = explainer.explain(text, target=args.target, random_state=args.seed)
+        wa = explainer.explain(text, target=target, random_state=args.seed, text_pair=pair)
         if args.json:
             print_json(wa.to_public_json())
             continue
         probs = ", ".join(f"{lab} {p:.3f}" for lab, p in zip(wa.labels, wa.probs, strict=True))
         print(f"text:       {wa.text}")
+        if wa.text_pair is not None:
+            print(f"text pair:  {wa.text_pair}")
         print(f"prediction: {wa.predicted_label} ({probs})")
         print(f"method:     {wa.method}, explaining {wa.target_label!r}")
         for i in wa.ranking()[: args.top]:
-            print(f"  {wa.scores[i]:+.4f}  {wa.words[i]}")
+            side = f"  [text {'pair' if wa.segment_of(i) else ''}]".replace(" ]", "]")
+            print(f"  {wa.scores[i]:+.4f}  {wa.words[i]}{side if wa.text_pair else ''}")
         print()
     return 0

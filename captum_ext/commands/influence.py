@@ -16,7 +16,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from captum_ext.commands._common import add_model_args, load_adapter, print_json, read_texts
+from captum_ext.commands._common import (
+    add_model_args,
+    label_model,
+    load_adapter,
+    print_json,
+    read_texts,
+)
 
 
 def _add_data_args(p: argparse.ArgumentParser, *, required_hint: str) -> None:
@@ -158,22 +164,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # -- data ---------------------------------------------------------------------------------------
-def training_data(args: argparse.Namespace):
+def training_data(args: argparse.Namespace, adapter: Any):
     """The training tweets: ``--data`` (sampled with ``--sample``), or the model's own training
     set rebuilt from ``metrics.json`` (source, seed, split sizes, ``n_train``) and checked
-    against its fingerprint."""
-    from captum_ext.data import load_sentiment140
+    against its fingerprint; their labels mapped onto the model's classes (by name or
+    ``--label-map``; neutral rows kept when the model has a neutral class)."""
     from captum_ext.errors import InputError
+    from captum_ext.labels import load_for_model
 
     if args.sample is not None and args.sample < 1:
         raise InputError(f"--sample must be >= 1, got {args.sample}.")
+    lm = label_model(args, adapter)
     if args.data is not None:
-        ds = load_sentiment140(args.data)
+        ds = load_for_model(args.data, lm, align=False)
     else:
         ds = _model_splits(args.model)[0]
     if args.sample is not None and args.sample < len(ds):
+        # sampled in the data's label order: the same tweets whatever the model's class order
         ds = ds.sample(args.sample, seed=args.seed)
-    return ds
+    return lm.align(ds)
 
 
 def _model_dir(model: str | None) -> Path:
@@ -201,7 +210,7 @@ def run_influence(args: argparse.Namespace) -> int:
     if args.k < 1:
         check_k(args.k, 1)
     adapter = load_adapter(args)
-    train = training_data(args)
+    train = training_data(args, adapter)
     check_k(args.k, len(train))
     if args.judge:
         return _run_judge(args, adapter, train, texts)
@@ -212,7 +221,7 @@ def run_influence(args: argparse.Namespace) -> int:
             method.explain(texts, k=args.k),
             method.explain(texts, k=args.k, proponents=False),
         ]
-        fidelity = method.fidelity(held_out=_held_out(args))
+        fidelity = method.fidelity(held_out=_held_out(args, adapter))
     else:
         method = FeatureSimilarityKNN(adapter, train, metric=args.metric, **common)
         results = [method.explain(texts, k=args.k)]
@@ -269,18 +278,18 @@ def _run_judge(args: argparse.Namespace, adapter: Any, train: Any, texts: list[s
     return 0
 
 
-def _held_out(args: argparse.Namespace) -> list[str] | None:
+def _held_out(args: argparse.Namespace, adapter: Any) -> list[str] | None:
     """Held-out texts for the fidelity report: ``--held-out`` or, without ``--data``, the first
     ``--fidelity-n`` tweets of the model's own test split (None if neither is known)."""
-    from captum_ext.data import load_sentiment140
     from captum_ext.errors import InputError
+    from captum_ext.labels import load_for_model
 
     if args.fidelity_n < 0:
         raise InputError(f"--fidelity-n must be >= 0, got {args.fidelity_n}.")
     if args.fidelity_n == 0:
         return None
     if args.held_out is not None:
-        return load_sentiment140(args.held_out).texts[: args.fidelity_n]
+        return load_for_model(args.held_out, label_model(args, adapter)).texts[: args.fidelity_n]
     if args.data is not None:
         return None
     try:
@@ -331,7 +340,7 @@ def run_audit(args: argparse.Namespace) -> int:
     if args.queries is not None:
         queries = read_texts(argparse.Namespace(text=None, text_file=args.queries))
     adapter = load_adapter(args)
-    train = training_data(args)
+    train = training_data(args, adapter)
     common = {"cache_dir": args.cache_dir, "show_progress": args.progress}
     if queries is not None:
         knn = FeatureSimilarityKNN(adapter, train, metric=args.metric, **common)

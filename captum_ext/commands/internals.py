@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from captum_ext.commands._common import add_model_args, load_adapter, print_json
+from captum_ext.commands._common import add_model_args, label_model, load_adapter, print_json
 from captum_ext.errors import InputError
 
 
@@ -134,14 +134,17 @@ def _positive(name: str, value: int) -> None:
         raise InputError(f"{name} must be >= 1, got {value}.")
 
 
-def _tweets(args: argparse.Namespace, n: int) -> tuple[Any, str]:
-    """``n`` held-out tweets (label-balanced, seeded) and a note on what was left out."""
+def _tweets(args: argparse.Namespace, n: int, adapter: Any) -> tuple[Any, str]:
+    """``n`` held-out tweets (label-balanced, seeded) and a note on what was left out; their
+    labels are the model's class indices (mapped by name or ``--label-map``)."""
     from captum_ext.internals._data import held_out_dataset
 
-    ds, note = held_out_dataset(args.data, args.model)
+    lm = label_model(args, adapter)
+    ds, note = held_out_dataset(args.data, args.model, lm)
     if n > len(ds):
         raise InputError(f"--n {n} is more than the {len(ds)} held-out tweets: use a smaller --n.")
-    return ds.sample(n, seed=args.seed), note
+    # sampled in the data's label order, so the tweets do not depend on the model's class order
+    return lm.align(ds.sample(n, seed=args.seed)), note
 
 
 def _write_json(path: Path, obj: Any) -> Path:
@@ -192,6 +195,7 @@ def run_embeddings(args: argparse.Namespace) -> int:
     out = _out(args)
     if args.word is not None:
         note = ""
+        adapter = load_adapter(args)
         if args.text_file:
             texts, groups = _read_lines(args.text_file, with_groups=True)
         elif args.word.lower() in EXAMPLE_CONTEXTS and args.data is None:
@@ -204,7 +208,7 @@ def run_embeddings(args: argparse.Namespace) -> int:
 
             from captum_ext.internals._data import held_out_dataset
 
-            ds, note = held_out_dataset(args.data, args.model)
+            ds, note = held_out_dataset(args.data, args.model, label_model(args, adapter))
             pattern = re.compile(rf"(?<![^\W_]){re.escape(args.word.lower())}(?![^\W_])")
             hits = [i for i, t in enumerate(ds.texts) if pattern.search(t.lower())]
             if len(hits) < 2:
@@ -214,7 +218,6 @@ def run_embeddings(args: argparse.Namespace) -> int:
             texts = [ds.texts[i] for i in pick]
             groups = [ds.label_names[int(ds.labels[i])] for i in pick]
             note += f"; {len(pick)} of the {len(hits)} tweets containing {args.word!r}, by label"
-        adapter = load_adapter(args)
         wic = word_in_context(adapter, args.word, texts, groups)
         wic.plot(out / f"word_in_context.{args.format}")
         wic.to_frame().to_csv(out / "word_in_context_pairs.csv", index=False)
@@ -235,7 +238,7 @@ def run_embeddings(args: argparse.Namespace) -> int:
         texts, _ = _read_lines(args.text_file, with_groups=False)
         labels, note = None, "texts from --text-file, coloured by the predicted label"
     else:
-        ds, note = _tweets(args, args.n)
+        ds, note = _tweets(args, args.n, adapter)
         texts, labels = ds.texts, ds.labels
     words = [w.strip() for w in args.words.split(",") if w.strip()] if args.words else None
     t0 = time.perf_counter()
@@ -286,10 +289,10 @@ def run_heads(args: argparse.Namespace) -> int:
     _positive("--n-eval", args.n_eval)
     _positive("--steps", args.steps)
     out = _out(args)
-    pool, note = _tweets(args, args.n + args.n_eval)
+    adapter = load_adapter(args)
+    pool, note = _tweets(args, args.n + args.n_eval, adapter)
     imp_set = pool.subset(np.arange(args.n))
     eval_set = pool.subset(np.arange(args.n, args.n + args.n_eval))
-    adapter = load_adapter(args)
     progress = not args.quiet
     imp = head_importance(
         adapter,
@@ -363,9 +366,9 @@ def run_probe(args: argparse.Namespace) -> int:
 
     _positive("--n", args.n)
     out = _out(args)
-    ds, note = _tweets(args, args.n)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     adapter = load_adapter(args)
+    ds, note = _tweets(args, args.n, adapter)
     cache: Any = False if args.no_cache else args.cache_dir
     res = probe(
         adapter,

@@ -10,6 +10,7 @@ Examples::
 """
 
 from captum_ext.data.examples import EXAMPLE_TWEETS
+from captum_ext.data.labelled import load_dataset, load_labelled
 from captum_ext.data.sentiment140 import TextDataset, default_data_path, load_sentiment140
 from captum_ext.data.splits import DataSplits, split_dataset
 
@@ -18,6 +19,8 @@ __all__ = [
     "DataSplits",
     "TextDataset",
     "default_data_path",
+    "load_dataset",
+    "load_labelled",
     "load_sentiment140",
     "split_dataset",
 ]

@@ -490,6 +490,7 @@ def _read_csv(
 
     n_columns = 0
     polarity_map: dict[str, int] = {}
+    seen_codes: set[str] = set()
     first_line = 0
     n_rows = n_blank = n_neutral = n_empty_text = n_multiline = first_multiline = 0
     line = end_line = 0
@@ -532,6 +533,16 @@ def _read_csv(
                     path=str(file),
                     line=line,
                 )
+            if n_columns == 2:
+                seen_codes.add(polarity)
+                if {"1", "2"} <= seen_codes:
+                    raise DataError(
+                        "labels coded 0/1/2 in a polarity,text CSV: 1 could be positive or "
+                        "neutral. Give the file a text,label header and pass --label-map (e.g. "
+                        "0=negative,1=neutral,2=positive), or write the label names.",
+                        path=str(file),
+                        line=line,
+                    )
             if label == NEUTRAL and not keep_neutral:
                 n_neutral += 1
                 continue

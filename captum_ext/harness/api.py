@@ -38,7 +38,13 @@ def load_texts(
       between the labels (``TextDataset.sample(n, seed=random_state)``);
     * a ``.txt`` file: one text a line (blank lines skipped); the first ``n``;
     * a ``.jsonl`` file: one object a line with a ``"text"`` field (and optionally
-      ``"rationale_spans"``, see :func:`load_rationales`); the first ``n``.
+      ``"rationale_spans"``, see :func:`load_rationales`); the first ``n``;
+    * a ``.csv`` file with a header naming ``text`` and ``text_pair`` columns: text pairs; the
+      first ``n``.
+
+    A text pair (a ``"text_pair"`` field or column) is returned as one string,
+    ``join_pair(text, text_pair)``, which the adapter encodes as the pair: every method scores
+    the words of both texts.
 
     Args:
         data (str or Path): the file or folder.
@@ -94,6 +100,10 @@ def _load(
             path=str(path),
         )
     suffix = path.suffix.lower()
+    if path.is_file() and suffix == ".csv":
+        pairs = _csv_pairs(path, n)
+        if pairs is not None:
+            return pairs, None
     if path.is_file() and suffix in (".txt", ".jsonl"):
         texts: list[str] = []
         rationales: list[list[tuple[int, int]] | None] = []
@@ -130,6 +140,33 @@ def _load(
     return list(ds.texts), None
 
 
+def _csv_pairs(path: Path, n: int | None) -> list[str] | None:
+    """Text pairs of a CSV whose header names ``text`` and ``text_pair`` (else ``None``)."""
+    import csv
+
+    from captum_ext.adapters.alignment import join_pair
+
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or not {"text", "text_pair"} <= set(reader.fieldnames):
+            return None
+        out: list[str] = []
+        for lineno, row in enumerate(reader, start=2):
+            text, pair = row.get("text") or "", row.get("text_pair") or ""
+            if not text.strip() or not pair.strip():
+                raise DataError(
+                    "has an empty text or text_pair: give both texts on every row.",
+                    path=str(path),
+                    line=lineno,
+                )
+            out.append(join_pair(text, pair))
+            if n is not None and len(out) >= n:
+                break
+    if not out:
+        raise DataError("holds no text pair: give one pair a row.", path=str(path))
+    return out
+
+
 def _jsonl_row(line: str, path: str, lineno: int) -> tuple[str, list[tuple[int, int]] | None]:
     try:
         obj = json.loads(line)
@@ -141,9 +178,16 @@ def _jsonl_row(line: str, path: str, lineno: int) -> tuple[str, list[tuple[int, 
         raise DataError(
             'needs a "text" string field, e.g. {"text": "so happy"}.', path=path, line=lineno
         )
+    text = obj["text"]
+    if obj.get("text_pair") is not None:
+        from captum_ext.adapters.alignment import join_pair
+
+        if not isinstance(obj["text_pair"], str):
+            raise DataError('"text_pair" must be a string.', path=path, line=lineno)
+        text = join_pair(text, obj["text_pair"])  # rationale spans stay on the first text
     raw = obj.get("rationale_spans")
     if raw is None:
-        return obj["text"], None
+        return text, None
     try:
         spans = [(int(s), int(e)) for s, e in raw]
     except (TypeError, ValueError):
@@ -161,7 +205,7 @@ def _jsonl_row(line: str, path: str, lineno: int) -> tuple[str, list[tuple[int, 
                 path=path,
                 line=lineno,
             )
-    return obj["text"], spans
+    return text, spans
 
 
 def compare(

@@ -38,7 +38,7 @@ from captum_ext.errors import InputError
 from captum_ext.influence._solver import add_intercept, fit_l2_softmax
 from captum_ext.influence.features import CachedFeatures, softmax
 from captum_ext.influence.knn import FeatureSimilarityKNN
-from captum_ext.influence.representer import RepresenterPoints
+from captum_ext.influence.representer import RepresenterPoints, _check_train
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -238,6 +238,7 @@ class MislabelAudit:
         finetune_settings: Mapping[str, Any] | None = None,
         finetuned_probs: np.ndarray | None = None,
     ) -> None:
+        train_dataset = _check_train(train_dataset, adapter)  # labels = the model's classes
         self.representer = RepresenterPoints(
             adapter,
             train_dataset,

@@ -273,7 +273,7 @@ class FeatureSimilarityKNN(DataInfluence):
             raise InputError(f"index must be 'exact' or 'faiss', got {index!r}.")
         if chunk_size < 1:
             raise InputError(f"chunk_size must be >= 1, got {chunk_size}.")
-        _check_train(train_dataset, adapter)
+        train_dataset = _check_train(train_dataset, adapter)
         self.model = adapter.model
         self.train_dataset = train_dataset
         self.adapter = adapter

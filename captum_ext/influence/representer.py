@@ -135,7 +135,7 @@ class RepresenterPoints(DataInfluence):
             )
         if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not l2 > 0:
             raise InputError(f"l2 must be a float > 0, e.g. 1e-3, got {l2!r}.")
-        _check_train(train_dataset, adapter)
+        train_dataset = _check_train(train_dataset, adapter)
         self.model = adapter.model
         self.train_dataset = train_dataset
         self.adapter = adapter
@@ -410,8 +410,12 @@ def check_k(k: Any, n_train: int) -> int:
     return int(k)
 
 
-def _check_train(train_dataset: Any, adapter: Any) -> None:
+def _check_train(train_dataset: Any, adapter: Any) -> TextDataset:
+    """``train_dataset`` with its labels as the model's class indices (mapped by name,
+    :class:`~captum_ext.labels.LabelModel`: a dataset label the model has no class for is an
+    error, never taken as a class index)."""
     from captum_ext.data import TextDataset
+    from captum_ext.labels import LabelModel
 
     if not isinstance(train_dataset, TextDataset):
         raise InputError(
@@ -420,12 +424,7 @@ def _check_train(train_dataset: Any, adapter: Any) -> None:
         )
     if len(train_dataset) == 0:
         raise InputError("train_dataset is empty: give at least one labelled training text.")
-    if len(train_dataset.label_names) != adapter.num_labels:
-        raise InputError(
-            f"train_dataset has {len(train_dataset.label_names)} labels "
-            f"{train_dataset.label_names} but the model has {adapter.num_labels} "
-            f"{adapter.labels}: use the data the model was trained on."
-        )
+    return LabelModel(adapter.labels).align(train_dataset)
 
 
 def _train_features(

@@ -9,7 +9,6 @@ are used (said in the returned note).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -27,33 +26,30 @@ def _key(text: str) -> str:
 
 
 def held_out_dataset(
-    data: str | os.PathLike | None, model_dir: str | os.PathLike | None
+    data: str | os.PathLike | None,
+    model_dir: str | os.PathLike | None,
+    label_model: Any,
 ) -> tuple[Any, str]:
-    """``(dataset without the model's training tweets, note)``."""
+    """``(dataset without the model's training tweets, note)``, with the data's own label order
+    (sample it, then ``label_model.align``); every label maps onto a class of the model
+    (``label_model``: :class:`~captum_ext.labels.LabelModel`; neutral rows kept when the model
+    has a neutral class)."""
     from captum_ext.adapters.loading import default_model_dir
-    from captum_ext.data import default_data_path, load_sentiment140, split_dataset
+    from captum_ext.data import default_data_path
+    from captum_ext.errors import InputError
+    from captum_ext.labels import load_for_model
+    from captum_ext.train import model_splits
 
-    ds = load_sentiment140(default_data_path() if data is None else data)
+    ds = load_for_model(default_data_path() if data is None else data, label_model, align=False)
     mdir = Path(model_dir) if model_dir is not None else default_model_dir()
     metrics_path = mdir / "metrics.json"
     if not metrics_path.is_file():
         return ds, f"no {metrics_path}: the model's training tweets are unknown, none left out"
     try:
-        m = json.loads(metrics_path.read_text(encoding="utf-8"))
-        hp = m["hyperparameters"]
-        seed = int(m["seed"])
-        want = m["data"]["train_fingerprint"]
-        if m["data"].get("fingerprint") not in (None, ds.fingerprint):
-            return ds, "the model was fine-tuned on other data: no tweets left out"
-        splits = split_dataset(ds, test_size=hp["test_size"], val_size=hp["val_size"], seed=seed)
-        n_train = hp.get("n_train")
-        pool = splits.train
-        train = pool if n_train is None or n_train >= len(pool) else pool.sample(n_train, seed=seed)
-    except (KeyError, TypeError, ValueError) as e:
-        return ds, f"could not rebuild the training split from {metrics_path} ({e}): none left out"
-    if train.fingerprint != want:
-        return ds, "the rebuilt training split does not match metrics.json: none left out"
+        train, _ = model_splits(mdir)
+    except InputError as e:
+        return ds, f"could not rebuild the model's training split ({e}): none left out"
     seen = {_key(t) for t in train.texts}
-    keep = np.array([_key(t) not in seen for t in ds.texts])
+    keep = np.array([_key(t) not in seen for t in ds.texts], dtype=bool)
     note = f"left out the model's {len(train)} training tweets ({int(keep.sum())} remain)"
     return ds.subset(keep), note

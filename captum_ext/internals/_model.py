@@ -71,14 +71,17 @@ def encoder_layers(model: nn.Module) -> tuple[list[nn.Module], list[nn.Module]]:
 class _Identity(nn.Module):
     """Stands in for an encoder layer that is skipped: passes the hidden states through."""
 
-    def __init__(self, like_tuple: bool) -> None:
+    def __init__(self, like_tuple: int) -> None:
         super().__init__()
-        self.like_tuple = like_tuple
+        self.like_tuple = int(like_tuple)  # the real layer's tuple length, 0: a bare tensor
 
     def forward(self, hidden_states: Tensor, *args: Any, **kwargs: Any) -> Any:
         if isinstance(hidden_states, tuple):  # a previous stub returned a tuple
             hidden_states = hidden_states[0]
-        return (hidden_states,) if self.like_tuple else hidden_states
+        if not self.like_tuple:
+            return hidden_states
+        # the same arity as the real layer (DeBERTa-v2 unpacks (hidden_states, attentions))
+        return (hidden_states, *([None] * (self.like_tuple - 1)))
 
 
 class _Replay(nn.Module):
@@ -126,7 +129,7 @@ class LayerPrefixCache:
         self.model = model
         self.layer = layer
         self.outputs: list[Any] = []
-        self.like_tuple = False
+        self.like_tuple = 0  # the layers' output tuple length (0: a bare tensor)
 
     def record(self, run: Any) -> None:
         if self.layer == 0:
@@ -134,10 +137,10 @@ class LayerPrefixCache:
         layers = layer_list(self.model)
         probe = layers[self.layer - 1]
 
-        skip = {i: _Identity(False) for i in range(self.layer, len(layers))}
+        skip = {i: _Identity(0) for i in range(self.layer, len(layers))}
 
         def hook(module: nn.Module, args: Any, output: Any) -> None:
-            self.like_tuple = isinstance(output, tuple)
+            self.like_tuple = len(output) if isinstance(output, tuple) else 0
             for stub in skip.values():  # the skipped layers answer in the same format
                 stub.like_tuple = self.like_tuple
             self.outputs.append(output)

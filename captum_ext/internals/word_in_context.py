@@ -38,6 +38,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from captum_ext.adapters.alignment import find_word
 from captum_ext.errors import InputError
 from captum_ext.internals._plotting import plain_label, pyplot, save_figure
 
@@ -194,8 +195,9 @@ def word_in_context(
 
     Args:
         adapter (TextClassifierAdapter): the model wrapper.
-        word (str): one word as the tokenizer's pre-tokenizer splits text (matched
-            case-insensitively against the words of each text).
+        word (str): one word as the tokenizer's pre-tokenizer splits text, matched
+            case-insensitively, also inside a longer pre-token (``"sick"`` in the sentencepiece
+            word ``"sick!!"``: its vector is then the mean of the word-pieces of ``"sick"``).
         texts (list of str): texts that contain the word.
         groups (list of str, optional): a group per text (e.g. the word's sense). Default: None
         all_occurrences (bool, optional): use every occurrence in a text, not only the first.
@@ -221,16 +223,12 @@ def word_in_context(
         raise InputError(f"groups must have one entry per text: {len(groups)} for {len(texts)}.")
     target = word.strip().lower()
     encs = [adapter.encode(t) for t in texts]
-    occ: list[tuple[int, int]] = []  # (text index, word index)
+    occ: list[tuple[int, int, list[int]]] = []  # (text index, word index, token positions)
     for i, enc in enumerate(encs):
-        hits = [
-            w
-            for w, (wd, pos) in enumerate(zip(enc.words, enc.word_token_positions, strict=True))
-            if wd.lower() == target and pos
-        ]
+        hits = find_word(enc, target)
         if not hits:
             raise InputError(f"texts[{i}] does not contain the word {word!r}: {texts[i]!r}.")
-        occ.extend((i, w) for w in (hits if all_occurrences else hits[:1]))
+        occ.extend((i, w, pos) for w, pos in (hits if all_occurrences else hits[:1]))
     rows = [list(e.input_ids) for e in encs]
     width = max(len(r) for r in rows)
 
@@ -240,13 +238,11 @@ def word_in_context(
         return torch.nn.functional.pad(hs, (0, 0, 0, width - hs.shape[2]))
 
     hidden = adapter.map_batches(rows, fn, batch_size=batch_size)
-    vectors = np.stack(
-        [hidden[i][:, encs[i].word_token_positions[w], :].mean(axis=1) for i, w in occ]
-    )
+    vectors = np.stack([hidden[i][:, pos, :].mean(axis=1) for i, _, pos in occ])
     return WordInContext(
         word=target,
-        texts=[texts[i] for i, _ in occ],
-        word_index=[w for _, w in occ],
-        groups=None if groups is None else [str(groups[i]) for i, _ in occ],
+        texts=[texts[i] for i, _, _ in occ],
+        word_index=[w for _, w, _ in occ],
+        groups=None if groups is None else [str(groups[i]) for i, _, _ in occ],
         vectors=vectors.astype(np.float64),
     )

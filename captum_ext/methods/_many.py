@@ -30,6 +30,7 @@ def prepare_many(
     adapter: TextClassifierAdapter,
     texts: Sequence[str],
     targets: Sequence[int | str | None] | None,
+    text_pairs: Sequence[str | None] | None = None,
 ) -> list[Prepared]:
     """Validate and encode ``texts``, predict them in one batched call and resolve the targets.
 
@@ -46,7 +47,16 @@ def prepare_many(
             f"targets has {len(targets)} entries but texts has {len(texts)}: give one target a "
             "text, or None for the predicted classes."
         )
-    encodings = [adapter.encode(validate_text(t, name=f"texts[{i}]")) for i, t in enumerate(texts)]
+    pairs = list(text_pairs) if text_pairs is not None else [None] * len(texts)
+    if len(pairs) != len(texts):
+        raise InputError(
+            f"text_pairs has {len(pairs)} entries but texts has {len(texts)}: give one a text "
+            "(None for a single text)."
+        )
+    encodings = [
+        adapter.encode(validate_text(t, name=f"texts[{i}]"), b)
+        for i, (t, b) in enumerate(zip(texts, pairs, strict=True))
+    ]
     probs = adapter.predict_ids([e.input_ids for e in encodings])
     return [
         Prepared(enc, p, adapter.resolve_target(g, p))
@@ -80,6 +90,7 @@ class BatchedTextExplainer(TextExplainer):
         targets: Sequence[int | str | None] | None = None,
         random_state: int | None = None,
         show_progress: bool = False,
+        text_pairs: Sequence[str | None] | None = None,
     ) -> list[WordAttribution]:
         """Explain several texts, ``texts_per_call`` of them sharing the model calls.
 
@@ -88,11 +99,12 @@ class BatchedTextExplainer(TextExplainer):
             targets (list, optional): a class index or label per text. Default: predicted classes
             random_state (int, optional): unused (deterministic methods). Default: None
             show_progress (bool, optional): show a progress bar. Default: False
+            text_pairs (list, optional): each text's second text, or None. Default: None
 
         Returns:
             list of :class:`~captum_ext.result.WordAttribution`, one per text, in order.
         """
-        prepared = prepare_many(self.adapter, texts, targets)
+        prepared = prepare_many(self.adapter, texts, targets, text_pairs)
         step = self.texts_per_call
         starts = range(0, len(prepared), step)
         if show_progress:

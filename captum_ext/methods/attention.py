@@ -105,9 +105,10 @@ class _AttentionExplainer(BatchedTextExplainer):
         rows = [p.encoding.input_ids for p in items]
         width = max(len(r) for r in rows)
         reduce = self._cls_scores
+        adapter = self.adapter
 
         def fn(model: nn.Module, ids: Tensor, mask: Tensor) -> Tensor:
-            out = model(input_ids=ids, attention_mask=mask, output_attentions=True)
+            out = model(**adapter.model_inputs(ids, mask), output_attentions=True)
             scores = reduce(torch.stack(out.attentions, dim=1).double())
             # padded positions get exactly zero attention; pad every batch to one width
             return F.pad(scores, (0, width - scores.shape[1]))

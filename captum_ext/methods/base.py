@@ -67,6 +67,7 @@ class TextExplainer(ABC):
         *,
         target: int | str | None = None,
         random_state: int | None = None,
+        text_pair: str | None = None,
     ) -> WordAttribution:
         """Explain the model's output on ``text`` for ``target`` (default: the predicted class).
 
@@ -74,12 +75,15 @@ class TextExplainer(ABC):
             text (str): the text to explain.
             target (int or str, optional): class index or label name. Default: predicted class.
             random_state (int, optional): seed of stochastic methods. Default: None
+            text_pair (str, optional): the second text of a text pair (e.g. NLI's hypothesis):
+                the words of both texts are scored, the [SEP] between them is never perturbed.
+                Default: None
 
         Returns:
             :class:`~captum_ext.result.WordAttribution`
         """
         text = validate_text(text)
-        encoding = self.adapter.encode(text)
+        encoding = self.adapter.encode(text, text_pair)
         probs = self.adapter.predict_ids([encoding.input_ids])[0]
         target_idx = self.adapter.resolve_target(target, probs)
         scores = self._explain(encoding, target_idx, probs, random_state)
@@ -92,15 +96,21 @@ class TextExplainer(ABC):
         targets: Sequence[int | str | None] | None = None,
         random_state: int | None = None,
         show_progress: bool = False,
+        text_pairs: Sequence[str | None] | None = None,
     ) -> list[WordAttribution]:
-        """Explain several texts (methods that can batch across texts override this)."""
+        """Explain several texts (methods that can batch across texts override this).
+
+        ``text_pairs`` gives each text's second text (``None`` for a single text)."""
         targets = list(targets) if targets is not None else [None] * len(texts)
-        it = zip(texts, targets, strict=True)
+        pairs = list(text_pairs) if text_pairs is not None else [None] * len(texts)
+        it = zip(texts, targets, pairs, strict=True)
         if show_progress:
             from tqdm.auto import tqdm
 
             it = tqdm(it, total=len(texts), desc=self.name, unit="text")
-        return [self.explain(t, target=g, random_state=random_state) for t, g in it]
+        return [
+            self.explain(t, target=g, random_state=random_state, text_pair=b) for t, g, b in it
+        ]
 
     def _pack(
         self,
@@ -131,6 +141,8 @@ class TextExplainer(ABC):
             settings["random_state"] = random_state
         return WordAttribution(
             text=encoding.text,
+            text_pair=encoding.text_pair,
+            segments=list(encoding.segments) if encoding.is_pair else None,
             words=list(encoding.words),
             spans=list(encoding.spans),
             scores=word_scores,

@@ -7,7 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from captum_ext.adapters.alignment import TextEncoding, words_overlapping
+from captum_ext.adapters.alignment import (
+    PAIR_SEPARATOR,
+    TextEncoding,
+    join_pair,
+    words_overlapping,
+)
 from captum_ext.adapters.hf import TextClassifierAdapter
 from captum_ext.errors import InputError
 from captum_ext.methods.base import Scores, TextExplainer
@@ -65,7 +70,10 @@ class OfficialLimeExplainer(TextExplainer):
     ) -> Scores:
         from lime.lime_text import LimeTextExplainer
 
-        text = encoding.text
+        # a pair is one string to LIME: both texts joined by PAIR_SEPARATOR, which has no
+        # word character (LIME never removes it); predict_proba encodes such a string as the pair
+        text = join_pair(encoding.text, encoding.text_pair)
+        offset = len(encoding.text) + len(PAIR_SEPARATOR)
         if not [t for t in re.split(r"\W+", text) if t]:
             # official LIME raises "ValueError: low >= high" here
             raise InputError(
@@ -87,11 +95,15 @@ class OfficialLimeExplainer(TextExplainer):
         )
         indexed = exp.domain_mapper.indexed_string
         word_scores = np.zeros(len(encoding.words))
+        segments = [encoding.word_segment(w) for w in range(len(encoding.words))]
         for feature, weight in exp.as_map()[target]:
             token = indexed.word(feature)
             for pos in np.atleast_1d(indexed.string_position(feature)):
-                for w in words_overlapping(encoding.spans, int(pos), int(pos) + len(token)):
-                    word_scores[w] = weight
+                seg = int(pos) >= offset if encoding.is_pair else 0
+                start = int(pos) - offset if seg else int(pos)
+                for w in words_overlapping(encoding.spans, start, start + len(token)):
+                    if segments[w] == seg:
+                        word_scores[w] = weight
         return Scores(
             word_scores=word_scores,
             extras={

@@ -41,7 +41,10 @@ def shap_values_to_words(
 class ShapPartitionExplainer(TextExplainer):
     """SHAP Partition explainer (Lundberg & Lee 2017) with ``shap.maskers.Text``.
 
-    Word scores are the Owen values of the masker's tokens summed per word. The explainer calls
+    Word scores are the Owen values of the masker's tokens summed per word. The masker works on
+    the adapter's token ids (:class:`~captum_ext.adapters.shap_text.EncodingTextMasker`): a
+    masked token becomes [MASK] in place, so the tokens kept keep their positions, and special
+    tokens (the [SEP] of a text pair) are never masked. The explainer calls
     the model in batches of ``batch_size`` (SHAP's default of 5 is slow). Note that the batch
     size changes which nodes Partition expands under ``max_evals``, hence its values.
 
@@ -82,13 +85,14 @@ class ShapPartitionExplainer(TextExplainer):
     def _explain(
         self, encoding: TextEncoding, target: int, probs: np.ndarray, random_state: int | None
     ) -> Scores:
+        key = self._explainer.masker.register(encoding)
         sv = self._explainer(
-            [encoding.text], max_evals=self.max_evals, batch_size=self.batch_size, silent=True
+            [key], max_evals=self.max_evals, batch_size=self.batch_size, silent=True
         )[0]
         segments = [str(s) for s in sv.data]
         values = np.asarray(sv.values)[:, target]
         return Scores(
-            word_scores=shap_values_to_words(segments, values, encoding.text, encoding.spans),
+            token_scores=values.astype(np.float64),
             extras={
                 "base_value": float(np.asarray(sv.base_values)[target]),
                 "shap_tokens": segments,

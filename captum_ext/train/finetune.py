@@ -16,7 +16,7 @@ import platform
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from captum_ext.errors import InputError
+from captum_ext.labels import LabelModel, canonical_label, parse_label_map
 from captum_ext.train.checkpoint import (
     CheckpointError,
     load_checkpoint,
@@ -120,8 +121,9 @@ def finetune(
     batch_size: int = DEFAULT_BATCH_SIZE,
     lr: float = DEFAULT_LR,
     base: str | os.PathLike[str] | None = None,
-    test_size: float | int = DEFAULT_TEST_SIZE,
+    test_size: float | int | None = None,
     val_size: float | int = 0,
+    label_map: str | Mapping[str, Any] | None = None,
     warmup_ratio: float = 0.06,
     weight_decay: float = 0.01,
     freeze_embeddings: bool = True,
@@ -176,8 +178,12 @@ def finetune(
         lr (float, optional): Peak learning rate of AdamW. Default: 1e-4
         base (str or Path, optional): The encoder to start from, a local Hugging Face checkpoint
             directory. Default: None, :func:`captum_ext.adapters.loading.base_encoder_dir` (MiniLM-L6).
-        test_size (float or int, optional): Held-out test tweets, a fraction or a count.
-            Default: 2000
+        test_size (float or int, optional): Held-out test texts, a fraction in ``(0, 1)`` or a
+            count. Default: None, 10% of the data up to 2,000 (:func:`resolve_test_size`)
+        label_map (str or mapping, optional): Data label -> class, needed for numeric labels
+            other than Sentiment140's 0/2/4 (``"0=negative,1=neutral,2=positive"``); values that
+            are names name the classes (in the map's order), values that are indices place the
+            data label at that class. Default: None (one class per label of the data, by name)
         val_size (float or int, optional): Validation tweets, a fraction or a count; evaluated
             at the end when not 0. Default: 0
         warmup_ratio (float, optional): Fraction of the steps with a linearly rising learning
@@ -255,6 +261,7 @@ def finetune(
             base=base,
             test_size=test_size,
             val_size=val_size,
+            label_map=label_map,
             warmup_ratio=warmup_ratio,
             weight_decay=weight_decay,
             freeze_embeddings=freeze_embeddings,
@@ -281,8 +288,9 @@ def _run(
     batch_size: int,
     lr: float,
     base: str | os.PathLike[str] | None,
-    test_size: float | int,
+    test_size: float | int | None,
     val_size: float | int,
+    label_map: str | Mapping[str, Any] | None,
     warmup_ratio: float,
     weight_decay: float,
     freeze_embeddings: bool,
@@ -301,13 +309,22 @@ def _run(
         new_classifier_from_encoder,
         quiet_transformers,
     )
-    from captum_ext.data import TextDataset, default_data_path, load_sentiment140, split_dataset
+    from captum_ext.data import TextDataset, default_data_path, load_dataset, split_dataset
 
     # --- data --------------------------------------------------------------------------------
     if isinstance(data, TextDataset):
         dataset = data
     else:
-        dataset = load_sentiment140(default_data_path() if data is None else data)
+        # every label the file has (neutral rows of a Sentiment140 CSV included)
+        dataset = load_dataset(
+            default_data_path() if data is None else data, keep_neutral=True, label_map=label_map
+        )
+    # a dataset given as such keeps all its label names (cross-fitting relies on it); a file
+    # gets one class per label that occurs in it
+    given = isinstance(data, TextDataset) and label_map is None
+    classes = list(dataset.label_names) if given else class_names(dataset, label_map)
+    dataset = LabelModel(classes, label_map).align(dataset)
+    test_size = resolve_test_size(test_size, len(dataset))
     splits = split_dataset(dataset, test_size=test_size, val_size=val_size, seed=seed)
     train_pool = splits.train
     if n_train is None or n_train >= len(train_pool):
@@ -324,7 +341,7 @@ def _run(
     # --- model -------------------------------------------------------------------------------
     precision = resolve_precision(precision)
     base_dir = (base_encoder_dir() if base is None else Path(base).expanduser()).absolute()
-    id2label = dict(enumerate(dataset.label_names))
+    id2label = dict(enumerate(classes))
     model, tokenizer = new_classifier_from_encoder(
         base_dir, num_labels=len(id2label), id2label=id2label, seed=seed
     )
@@ -471,6 +488,10 @@ def _run(
             "fingerprint": dataset.fingerprint,
             "train_fingerprint": train.fingerprint,
             "test_fingerprint": splits.test.fingerprint,
+            "classes": list(classes),
+            "keep_neutral": not isinstance(data, TextDataset)
+            or any(canonical_label(n) == "neutral" for n in dataset.label_names),
+            "label_map": LabelModel(classes, label_map).spec,
         },
         "base_model": {"path": str(base_dir), "fingerprint": signature["base_fingerprint"]},
         "hyperparameters": {
@@ -578,7 +599,7 @@ def model_splits(model_dir: str | os.PathLike[str]) -> tuple[TextDataset, TextDa
     """
     import json
 
-    from captum_ext.data import load_sentiment140, split_dataset
+    from captum_ext.data import load_dataset, split_dataset
 
     folder = Path(model_dir).expanduser()
     try:
@@ -593,7 +614,13 @@ def model_splits(model_dir: str | os.PathLike[str]) -> tuple[TextDataset, TextDa
             f"cannot tell which tweets the model in {folder} was trained on (no readable "
             "metrics.json from `captum-ext finetune`): pass --data PATH with its training data."
         ) from None
-    ds = load_sentiment140(source)
+    label_map = metrics["data"].get("label_map") or None
+    ds = load_dataset(
+        source, keep_neutral=bool(metrics["data"].get("keep_neutral", False)), label_map=label_map
+    )
+    # the classes of the run (runs before they were recorded: the data's own labels)
+    classes = metrics["data"].get("classes") or ds.label_names
+    ds = LabelModel(classes, label_map).align(ds)
     splits = split_dataset(ds, test_size=hp["test_size"], val_size=hp["val_size"], seed=seed)
     train = splits.train
     if n_train is not None and n_train < len(train):
@@ -604,6 +631,76 @@ def model_splits(model_dir: str | os.PathLike[str]) -> tuple[TextDataset, TextDa
             f"{folder} was trained on (the data changed): pass --data PATH explicitly."
         )
     return train, splits.test
+
+
+def resolve_test_size(test_size: float | int | None, n: int) -> float | int:
+    """The held-out size for ``n`` texts: ``test_size`` itself, or for None 10% of the data
+    (rounded up) and at most :data:`DEFAULT_TEST_SIZE`.
+
+    Examples::
+
+        >>> from captum_ext.train.finetune import resolve_test_size
+        >>> resolve_test_size(None, 100_000), resolve_test_size(None, 45), resolve_test_size(0.2, 45)
+        (2000, 5, 0.2)
+        >>> resolve_test_size(0, 45)
+        0
+    """
+    if test_size is None:
+        return min(DEFAULT_TEST_SIZE, max(1, math.ceil(0.1 * n)))
+    if isinstance(test_size, int) and not isinstance(test_size, bool) and test_size == 0:
+        return 0  # no held-out set (cross-fitting and planted copies are evaluated elsewhere)
+    if isinstance(test_size, bool) or not isinstance(test_size, (int, float)) or test_size <= 0:
+        raise InputError(
+            f"test_size must be a fraction in (0, 1), a count >= 1 or 0 (no held-out set), got "
+            f"{test_size!r}."
+        )
+    if not isinstance(test_size, int) and test_size >= 1:
+        raise InputError(f"test_size as a fraction must be < 1, got {test_size!r}.")
+    if isinstance(test_size, int) and test_size >= n:
+        raise InputError(
+            f"test_size={test_size} leaves no training texts: the data has {n} (after "
+            "de-duplication); use --test-size 0.1 or a smaller count."
+        )
+    return test_size
+
+
+def class_names(dataset: TextDataset, label_map: str | Mapping[str, Any] | None) -> list[str]:
+    """The classes a fine-tune of ``dataset`` gets: its labels that occur (in its order), or
+    those ``label_map`` names.
+
+    Examples::
+
+        >>> from captum_ext.data import TextDataset
+        >>> from captum_ext.train.finetune import class_names
+        >>> ds = TextDataset(["a", "b", "c"], [0, 1, 2], ("0", "1", "2"))
+        >>> class_names(ds, "0=negative,1=neutral,2=positive")
+        ['negative', 'neutral', 'positive']
+        >>> class_names(ds, {"2": 0, "1": 1, "0": 1})
+        ['2', '1/0']
+    """
+    spec = parse_label_map(label_map)
+    if not spec:
+        counts = np.bincount(dataset.labels, minlength=len(dataset.label_names))
+        present = [name for name, c in zip(dataset.label_names, counts, strict=True) if c]
+        if len(present) < 2:
+            raise InputError(
+                f"the data has {len(present)} label ({', '.join(present)}): a classifier needs "
+                "at least 2."
+            )
+        return present
+    if all(v.isdigit() for v in spec.values()):
+        by_index: dict[int, list[str]] = {}
+        for key, value in spec.items():
+            by_index.setdefault(int(value), []).append(key)
+        if sorted(by_index) != list(range(len(by_index))) or len(by_index) < 2:
+            raise InputError(
+                f"label_map indices must be 0..K-1 with K >= 2, got {sorted(by_index)}."
+            )
+        return ["/".join(by_index[i]) for i in range(len(by_index))]
+    names = list(dict.fromkeys(spec.values()))
+    if len(names) < 2:
+        raise InputError(f"label_map must name at least 2 classes, got {names}.")
+    return names
 
 
 def read_metrics(path: Path) -> dict[str, Any] | None:

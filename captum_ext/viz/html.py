@@ -16,7 +16,7 @@ the score divided by the largest absolute score of the row (``scale="row"``) or 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -102,7 +102,7 @@ def one_text(attributions: Sequence[WordAttribution], fix: str) -> list[WordAttr
     if not rows:
         raise InputError("attributions must hold at least one WordAttribution, got none.")
     for wa in rows[1:]:
-        if wa.text != rows[0].text or wa.words != rows[0].words:
+        if (wa.text, wa.text_pair, wa.words) != (rows[0].text, rows[0].text_pair, rows[0].words):
             raise InputError(
                 f"all attributions must explain the same text; got {rows[0].text!r} "
                 f"({rows[0].method}) and {wa.text!r} ({wa.method}). {fix}"
@@ -133,23 +133,41 @@ def _resolve_scale(scale: Scale, rows: Sequence[WordAttribution]) -> list[float]
 
 
 def _coloured_text(wa: WordAttribution, scale: float, *, precision: int = 3) -> str:
-    """The text with each word in a coloured span; text between words kept (escaped)."""
+    """The text with each word in a coloured span; text between words kept (escaped).
+
+    A text pair shows its two texts one after the other, separated by a grey ``[SEP]`` mark.
+    """
+    if wa.text_pair is None:
+        return _coloured_segment(wa, wa.text, range(len(wa.words)), scale, precision)
+    sides = [
+        _coloured_segment(
+            wa, text, [i for i in range(len(wa.words)) if wa.segment_of(i) == g], scale, precision
+        )
+        for g, text in enumerate((wa.text, wa.text_pair))
+    ]
+    sep = '<span style="color:#888;font-size:0.8em;padding:0 4px;">[SEP]</span>'
+    return f'<span class="segment-0">{sides[0]}</span>{sep}<span class="segment-1">{sides[1]}</span>'
+
+
+def _coloured_segment(
+    wa: WordAttribution, text: str, indices: Iterable[int], scale: float, precision: int
+) -> str:
     parts: list[str] = []
     pos = 0
-    order = sorted(range(len(wa.words)), key=lambda i: wa.spans[i])
+    order = sorted(indices, key=lambda i: wa.spans[i])
     for i in order:
         start, end = wa.spans[i]
         if start < pos:  # overlapping spans (should not happen): show the word once
             continue
-        parts.append(_esc(wa.text[pos:start]))
+        parts.append(_esc(text[pos:start]))
         score = float(wa.scores[i])
         tip = f"{wa.words[i]}: {score:+.{precision}g}"
         parts.append(
             f'<span style="background-color:{score_color(score, scale, signed=wa.signed)};'
-            f'border-radius:3px;padding:0 1px;" title="{_esc(tip)}">{_esc(wa.text[start:end])}</span>'
+            f'border-radius:3px;padding:0 1px;" title="{_esc(tip)}">{_esc(text[start:end])}</span>'
         )
         pos = end
-    parts.append(_esc(wa.text[pos:]))
+    parts.append(_esc(text[pos:]))
     return "".join(parts)
 
 

@@ -221,5 +221,5 @@ def test_suite_errors(ignores_not):
         DIR("d", "x", "d", [("a", "b")], label=1, direction="sideways")
     with pytest.raises(InputError, match="no tests"):
         run_suite(ignores_not, Suite("s", []))
-    with pytest.raises(InputError, match="not a model label"):
+    with pytest.raises(InputError, match="the model has no neutral class"):
         run_suite(ignores_not, Suite("s", [MFT("t", "x", "d", ["a"], ["neutral"])]), explain=None)

@@ -163,7 +163,7 @@ def test_bad_inputs(adapter, train, tmp_path):
     with pytest.raises(InputError, match="target must be 'model'"):
         RepresenterPoints(adapter, train, target="loss")  # type: ignore[arg-type]
     three = TextDataset(["a", "b", "c"], [0, 1, 2], ("neg", "pos", "neutral"))
-    with pytest.raises(InputError, match="has 3 labels"):
+    with pytest.raises(InputError, match="'neutral' matches no class of the model"):
         RepresenterPoints(adapter, three)
     with pytest.raises(InputError, match="must be a captum_ext.data.TextDataset"):
         RepresenterPoints(adapter, ["good", "bad"])  # type: ignore[arg-type]
