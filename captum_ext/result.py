@@ -195,7 +195,9 @@ class WordAttribution:
         return self.to_html()
 
     def to_public_json(self) -> dict[str, Any]:
-        """The command line's ``--json`` object: text, prediction, method, target and word scores."""
+        """The command line's ``--json`` object: text, prediction, method, target and word scores
+        (and ``notes``, when the method left one, e.g. why every score is 0)."""
+        notes = {"notes": list(self.extras["notes"])} if self.extras.get("notes") else {}
         return _jsonable(
             {
                 "text": self.text,
@@ -211,5 +213,6 @@ class WordAttribution:
                     {"word": w, "start": s, "end": e, "score": float(v)}
                     for w, (s, e), v in zip(self.words, self.spans, self.scores, strict=True)
                 ],
+                **notes,
             }
         )

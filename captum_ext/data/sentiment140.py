@@ -34,6 +34,7 @@ import numpy as np
 
 from captum_ext.data.splits import _balanced_counts, _first_copies
 from captum_ext.errors import DataError, InputError
+from captum_ext.validation import check_scalar
 
 __all__ = ["TextDataset", "default_data_path", "load_sentiment140"]
 
@@ -303,10 +304,7 @@ def load_sentiment140(
         >>> ds.labels[:3].tolist(), ds.labels[-3:].tolist()
         ([0, 0, 0], [1, 1, 1])
     """
-    if limit is not None and (
-        isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 1
-    ):
-        raise InputError(f"limit must be a positive int or None, got {limit!r}.")
+    check_scalar(limit, "limit", int, min_val=1, allow_none=True, expected="a positive int")
     root = pathlib.Path(path).expanduser().absolute()
     if not root.exists():
         raise DataError(f"no such file or folder; pass {_ACCEPTED_SHAPES}.", path=str(root))

@@ -39,6 +39,7 @@ from captum_ext.influence._solver import add_intercept, fit_l2_softmax
 from captum_ext.influence.features import CachedFeatures, softmax
 from captum_ext.influence.knn import FeatureSimilarityKNN
 from captum_ext.influence.representer import RepresenterPoints
+from captum_ext.validation import check_scalar
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -374,8 +375,7 @@ class MislabelAudit:
 
         order = self.ranking(method)
         if top is not None:
-            if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-                raise InputError(f"top must be a positive int, got {top!r}.")
+            check_scalar(top, "top", int, min_val=1, expected="a positive int")
             order = order[:top]
         labels = self.train_dataset.labels
         names = self.train_dataset.label_names
