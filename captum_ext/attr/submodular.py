@@ -319,14 +319,15 @@ class SubmodularPick:
         if not path.exists() or path.stat().st_size == 0:
             return {}
         done: dict[int, SparseExplanation] = {}
-        try:
-            with open(path, encoding="utf-8") as fh:
-                lines = fh.readlines()
-        except UnicodeDecodeError:
+        data = path.read_bytes()
+        if not _is_utf8(data):
             raise InputError(
                 f"store {path} is not UTF-8 text: the file is corrupt or not a store; delete it "
                 "or pass a new --store path."
-            ) from None
+            )
+        lines = data.decode("utf-8").split("\n")
+        if lines and not lines[-1]:
+            lines.pop()  # the file ends with a newline
         for n, line in enumerate(lines, start=1):
             try:
                 obj = json.loads(line)
@@ -356,6 +357,14 @@ class SubmodularPick:
                     "delete it or pass a new --store path."
                 ) from None
         return done
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _explanation_matrix(

@@ -220,7 +220,7 @@ def all_cases() -> list[Case]:
                      ("probe", "--cv"), ("heads", "--steps"), ("audit", "--top"),
                      ("influence", "--l2"), ("audit", "--folds")):  # fmt: skip
         add(Case(f"{cmd}{opt}-0", _set(COMMANDS[cmd], opt, "0"), fragments=(opt,)))
-    add(Case("probe-n-3", _set(COMMANDS["probe"], "--n", "3"), slow=True))
+    add(Case("probe-n-3", _set(COMMANDS["probe"], "--n", "3"), fragments=("--n",)))
     add(Case("methods-ok", ("methods",), expect="ok"))
     return cases
 
