@@ -24,7 +24,6 @@ import csv
 import hashlib
 import io
 import logging
-import numbers
 import os
 import pathlib
 from collections.abc import Sequence
@@ -231,11 +230,7 @@ class TextDataset:
             >>> ds.sample(4, seed=1).labels.tolist().count(1)
             2
         """
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 1 <= n <= len(self):
-            raise InputError(
-                f"n must be an int in [1, {len(self)}] (the dataset size), got {n!r}; "
-                "use a smaller n or a larger dataset."
-            )
+        check_scalar(n, "n", int, min_val=1, max_val=len(self), hint="(the dataset size)")
         rng = np.random.default_rng(seed)
         if not stratify:
             return self.subset(rng.choice(len(self), size=int(n), replace=False))

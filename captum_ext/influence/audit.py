@@ -109,8 +109,7 @@ def cross_fitted_probs(
 
     labels = np.asarray(labels, dtype=np.int64)
     n = len(labels)
-    if isinstance(n_folds, bool) or not isinstance(n_folds, int) or not 2 <= n_folds <= n:
-        raise InputError(f"n_folds must be an int in [2, {n}], got {n_folds!r}.")
+    check_scalar(n_folds, "n_folds", int, min_val=2, max_val=n)
     c = int(num_labels if num_labels is not None else labels.max() + 1)
     counts = np.bincount(labels, minlength=c)
     if counts[counts > 0].min() < n_folds:

@@ -220,8 +220,7 @@ class HeadFeatureExtractor:
         show_progress: bool = False,
     ) -> None:
         check_scalar(chunk_size, "chunk_size", min_val=1)
-        if batch_size is not None and batch_size < 1:
-            raise InputError(f"batch_size must be >= 1, got {batch_size}.")
+        check_scalar(batch_size, "batch_size", min_val=1, allow_none=True)
         self.adapter = adapter
         model = adapter.model
         if layer is None:
