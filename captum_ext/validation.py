@@ -45,6 +45,7 @@ __all__ = [
     "check_choice",
     "check_device",
     "check_method_names",
+    "check_not_device",
     "check_output",
     "check_output_dir",
     "check_output_file",
@@ -421,6 +422,29 @@ def _lines(raw: Iterable[str], name: str, skipped: list[str] | None) -> list[str
     return out
 
 
+def check_not_device(path: str | os.PathLike[str], name: str) -> Path:
+    """``path`` unless it is a device or socket (``/dev/zero`` would be read for ever): a
+    regular file, a folder or a pipe (``<(cmd)``) pass.
+
+    Examples::
+
+        >>> check_not_device("/dev/zero", "--text-file")
+        Traceback (most recent call last):
+        ...
+        captum_ext.errors.InputError: --text-file /dev/zero is a device, not a file: give a UTF-8 text file.
+    """
+    import stat
+
+    p = Path(path).expanduser()
+    try:
+        mode = p.stat().st_mode
+    except OSError:
+        return p  # missing or unreadable: the reader says which
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        raise InputError(f"{name} {p} is a device, not a file: give a UTF-8 text file.")
+    return p
+
+
 def read_stdin_lines(name: str = "standard input", skipped: list[str] | None = None) -> list[str]:
     """The non-blank lines of standard input, decoded as strict UTF-8.
 
@@ -482,7 +506,7 @@ def read_text_lines(
     """
     if str(path) == "-":
         return read_stdin_lines(f"{name} - (standard input)", skipped)
-    p = Path(path).expanduser()
+    p = check_not_device(path, name)
     if p.is_dir():
         raise InputError(f"{name} {p} is a folder: give a UTF-8 text file, one text a line.")
     try:

@@ -33,7 +33,7 @@ import numpy as np
 
 from captum_ext.data.splits import _balanced_counts, _first_copies
 from captum_ext.errors import DataError, InputError
-from captum_ext.validation import check_scalar
+from captum_ext.validation import check_not_device, check_scalar
 
 __all__ = ["TextDataset", "default_data_path", "load_sentiment140"]
 
@@ -303,6 +303,7 @@ def load_sentiment140(
     root = pathlib.Path(path).expanduser().absolute()
     if not root.exists():
         raise DataError(f"no such file or folder; pass {_ACCEPTED_SHAPES}.", path=str(root))
+    check_not_device(root, "data")
     texts: list[str] = []
     labels: list[int] = []
     if root.is_dir():

@@ -23,7 +23,7 @@ from captum_ext.harness.store import ResultStore
 from captum_ext.harness.summary import RankByHarness, Summary, summarize
 from captum_ext.methods import list_methods
 from captum_ext.metrics.faithfulness import ERASER_BINS
-from captum_ext.validation import check_scalar
+from captum_ext.validation import check_not_device, check_scalar
 
 __all__ = ["compare", "load_rationales", "load_run", "load_texts"]
 
@@ -92,6 +92,7 @@ def _load(
             '(one text a line) or a .jsonl file (a "text" field a line).',
             path=str(path),
         )
+    check_not_device(path, "--data")
     suffix = path.suffix.lower()
     if path.is_file() and suffix in (".txt", ".jsonl"):
         texts: list[str] = []

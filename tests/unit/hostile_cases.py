@@ -128,7 +128,7 @@ def all_cases() -> list[Case]:
             add(Case(f"{cmd}-model-is-file", _set(base, "--model", "{w}/file.txt")))
         if cmd in _OUT_FOLDER:
             for kind, path in (("file", "{w}/file.txt"), ("under-file", "{w}/file.txt/sub"),
-                               ("proc", RO + "/out")):  # fmt: skip
+                               ("proc", RO + "/out"), ("dev-null", "/dev/null")):  # fmt: skip
                 add(Case(f"{cmd}-out-{kind}", _set(base, "--out", path), fragments=("--out",)))
     # devices that exist nowhere here: cuda without CUDA is checked where there is none
     for cmd in ("explain", "attention", "demo"):
@@ -168,7 +168,7 @@ def all_cases() -> list[Case]:
         for kind, path in (("dir", "{w}/dir"), ("missing", "{w}/missing.txt"),
                            ("binary", "{w}/binary.bin"), ("empty", "{w}/empty.txt"),
                            ("blank", "{w}/blank.txt"), ("nul", "{w}/nul.txt"),
-                           ("proc-dir", "/proc/self")):  # fmt: skip
+                           ("proc-dir", "/proc/self"), ("dev-zero", "/dev/zero")):  # fmt: skip
             add(Case(f"{cmd}-text-file-{kind}", _set(base, "--text-file", path),
                      fragments=("--text-file",)))  # fmt: skip
         add(Case(f"{cmd}-stdin-dash-closed", _set(base, "--text-file", "-"), stdin="closed"))
@@ -209,11 +209,16 @@ def all_cases() -> list[Case]:
     add(Case("probe-tasks-empty", _set(COMMANDS["probe"], "--tasks", ","), fragments=("--tasks",)))
     # corrupt run folders and data
     add(Case("compare-records-corrupt", _set(COMMANDS["compare"], "--out", "{w}/badrun")))
+    cmp_data = tuple(a for a in COMMANDS["compare"] if a not in ("--text", "nice day"))
+    for kind, path in (("binary-txt", "{w}/binary.txt"), ("dev-zero", "/dev/zero"),
+                       ("missing", "{w}/missing.txt"), ("nul-txt", "{w}/nul.txt")):  # fmt: skip
+        add(Case(f"compare-data-{kind}", (*cmp_data, "--data", path)))
     for cmd in ("pick", "influence", "audit", "embeddings", "heads", "probe", "finetune"):
         base = COMMANDS[cmd]
         add(Case(f"{cmd}-data-missing", _set(base, "--data", "{w}/missing")))
         add(Case(f"{cmd}-data-binary", _set(base, "--data", "{w}/binary.bin")))
         add(Case(f"{cmd}-data-empty-dir", _set(base, "--data", "{w}/dir")))
+        add(Case(f"{cmd}-data-dev-zero", _set(base, "--data", "/dev/zero")))
     # numbers
     for cmd, opt in (("pick", "--n"), ("influence", "--k"), ("audit", "--k"), ("embeddings", "--n"),
                      ("heads", "--n"), ("probe", "--n"), ("compare", "--k"), ("finetune", "--epochs"),
@@ -231,6 +236,7 @@ def make_workspace(root: Path, model: str | Path, data: str | Path) -> dict[str,
     (root / "file.txt").write_text("a file, not a folder\n", encoding="utf-8")
     (root / "dir").mkdir(exist_ok=True)
     (root / "binary.bin").write_bytes(bytes(range(256)) * 4)
+    (root / "binary.txt").write_bytes(b"\xff\xfe\x80 not utf-8\n")
     (root / "empty.txt").write_bytes(b"")
     (root / "blank.txt").write_text("  \n\t\n\n", encoding="utf-8")
     (root / "nul.txt").write_bytes(b"\x00\n\x00\x00\n")
