@@ -289,7 +289,6 @@ def run_audit(args: argparse.Namespace) -> int:
     check_scalar(args.top, "--top", int, min_val=1, allow_none=True)
     for name in ("k", "folds"):
         check_scalar(getattr(args, name), f"--{name}", int, min_val=1)
-    check_scalar(args.cross_fit, "--cross-fit", int, min_val=2, allow_none=True)
     check_scalar(args.l2, "--l2", min_val=0, include_boundaries="neither")
     if args.queries is not None and args.method != "knn":
         raise InputError("--queries (a sparse-data audit) needs --method knn.")
