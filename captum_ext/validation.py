@@ -142,12 +142,13 @@ def check_scalar(
         span = expected
     elif target_type is not numbers.Real:  # an explicit type is named in every message
         span = f"{word} {span}" if span else word
+    v: Any = x  # a number now (the isinstance check above narrows x to `object` for mypy)
     bad = False
     if min_val is not None:
-        bad = not (x >= min_val if left else x > min_val)
+        bad = not (v >= min_val if left else v > min_val)
     if max_val is not None and not bad:
-        bad = not (x <= max_val if right else x < max_val)
-    if bad or x != x:  # NaN fails every comparison
+        bad = not (v <= max_val if right else v < max_val)
+    if bad or v != v:  # NaN fails every comparison
         raise InputError(f"{name} must be {span}{tail}, got {x!r}.")
     return x
 
