@@ -229,14 +229,16 @@ def check_device(device: Any, name: str = "device") -> Any:
         dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError) as exc:
         raise InputError(f"{name} must be like 'cpu' or 'cuda:0', got {device!r}.") from exc
-    cpu = f"{name} cpu" if name.startswith("--") else f"{name}='cpu'"
+    cli = name.startswith("--")
+    cpu = f"{name} cpu" if cli else f"{name}='cpu'"
+    given = f"{name} {device!r}" if cli else f"{name}={device!r}"
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise InputError(f"{name}={device!r} but CUDA is not available here: pass {cpu}.")
+            raise InputError(f"{given} but CUDA is not available here: pass {cpu}.")
         count = torch.cuda.device_count()
         if dev.index is not None and dev.index >= count:
             raise InputError(
-                f"{name}={device!r} but this machine has {count} CUDA device(s): "
+                f"{given} but this machine has {count} CUDA device(s): "
                 f"use an index in [0, {count - 1}]."
             )
         return dev
@@ -247,7 +249,7 @@ def check_device(device: Any, name: str = "device") -> Any:
             torch.zeros(1, device=dev)
         except Exception as exc:  # each backend raises its own type when it is missing
             raise InputError(
-                f"{name}={device!r} is not available here ({type(exc).__name__}): pass {cpu}."
+                f"{given} is not available here ({type(exc).__name__}): pass {cpu}."
             ) from None
     return dev
 

@@ -337,8 +337,8 @@ class SubmodularPick:
                 if n == len(lines):  # a line cut by an interruption: recompute that text
                     break
                 raise InputError(
-                    f"store {path}, line {n}, is not JSON: the file is corrupt; delete it to "
-                    "start again."
+                    f"store {path}, line {n}, is not a JSON object: the file is corrupt; delete "
+                    "it to start again."
                 ) from None
             if n == 1:
                 if obj.get("kind") != "header" or obj.get("settings") != settings:
