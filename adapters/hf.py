@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from captum_ext.adapters.alignment import TextEncoding, encode_text, split_pair, truncate_ids
 from captum_ext.errors import InputError
+from captum_ext.validation import check_device, check_output, check_scalar, text_has_content
 
 __all__ = ["TextClassifierAdapter", "validate_text"]
 
@@ -33,6 +34,10 @@ def validate_text(text: Any, name: str = "text") -> str:
         raise InputError(f"{name} must be a string, got {type(text).__name__}.")
     if not text.strip():
         raise InputError(f"{name} is empty or whitespace only: give a text with at least one word.")
+    if not text_has_content(text):
+        raise InputError(
+            f"{name} has control characters only ({text!r}): give a text with at least one word."
+        )
     return text
 
 
@@ -112,8 +117,7 @@ class TextClassifierAdapter:
                 "tokenizer must be a fast (Rust) Hugging Face tokenizer: word alignment needs "
                 "character offsets. Load it with AutoTokenizer.from_pretrained(..., use_fast=True)."
             )
-        if batch_size < 1:
-            raise InputError(f"batch_size must be >= 1, got {batch_size}.")
+        check_scalar(batch_size, "batch_size", min_val=1)
         model_limit = int(getattr(model.config, "max_position_embeddings", 512) or 512)
         if getattr(model.config, "model_type", "") in (
             "roberta",
@@ -124,13 +128,12 @@ class TextClassifierAdapter:
             model_limit -= 2  # position ids start after the padding index
         if max_length is None:
             max_length = min(128, model_limit)
-        if max_length < 3:
-            raise InputError(f"max_length must be >= 3, got {max_length}.")
+        check_scalar(max_length, "max_length", min_val=3)
         if max_length > model_limit:
             raise InputError(
                 f"max_length={max_length} exceeds the model's limit of {model_limit} word-pieces."
             )
-        self.device = torch.device(device)
+        self.device = check_device(device)
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.max_length = int(max_length)
@@ -161,7 +164,10 @@ class TextClassifierAdapter:
         """
         from captum_ext.adapters.loading import load_classifier
 
-        model, tokenizer = load_classifier(path, attn_implementation=attn_implementation)
+        check_device(device)  # before the model is read: a bad device fails fast and clearly
+        model, tokenizer = load_classifier(
+            path, attn_implementation=attn_implementation, device=device
+        )
         return cls(model, tokenizer, max_length=max_length, batch_size=batch_size, device=device)
 
     @classmethod
@@ -413,16 +419,14 @@ class TextClassifierAdapter:
 
     @staticmethod
     def _transform(logits: np.ndarray, output: Output) -> np.ndarray:
-        if output == "logits":
+        if check_output(output) == "logits":
             return logits
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         if output == "probs":
             return np.exp(log_probs)
-        if output == "log_odds":
-            # log p - log(1 - p), computed stably from log-probabilities
-            return log_probs - np.log(-np.expm1(np.minimum(log_probs, -1e-12)))
-        raise InputError(f"output must be 'probs', 'logits' or 'log_odds', got {output!r}.")
+        # log_odds: log p - log(1 - p), computed stably from log-probabilities
+        return log_probs - np.log(-np.expm1(np.minimum(log_probs, -1e-12)))
 
     def predict_proba(
         self,
@@ -532,8 +536,7 @@ class TextClassifierAdapter:
             >>> attr.shape  # (batch, tokens, embedding width)  # doctest: +SKIP
             torch.Size([1, 6, 384])
         """
-        if output not in ("probs", "logits", "log_odds"):
-            raise InputError(f"output must be 'probs', 'logits' or 'log_odds', got {output!r}.")
+        check_output(output)
         model = self.model
 
         def forward(input_ids: Tensor, attention_mask: Tensor | None = None) -> Tensor:

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from captum_ext.errors import InputError, ModelLoadError
+from captum_ext.validation import check_device, check_scalar
 
 __all__ = [
     "DEFAULT_ID2LABEL",
@@ -106,16 +107,6 @@ def quiet_transformers() -> Iterator[None]:
         hf_logging.set_verbosity(verbosity)
         if bar:
             hf_logging.enable_progress_bar()
-
-
-def _check_device(device: str | torch.device) -> torch.device:
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise InputError(f"device must be like 'cpu' or 'cuda:0', got {device!r}.") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device={device!r} but CUDA is not available here: pass device='cpu'.")
-    return dev
 
 
 def _read_config(path: Path) -> dict[str, Any]:
@@ -220,7 +211,7 @@ def load_classifier(
             f"model directory {model_dir} {what}: "
             "pass --model DIR pointing at a Hugging Face checkpoint directory."
         )
-    dev = _check_device(device)
+    dev = check_device(device)
     config = _read_config(model_dir)
     _check_weights(model_dir)
     _check_sequence_classifier(model_dir, config)
@@ -305,8 +296,7 @@ def new_classifier_from_encoder(
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    if num_labels < 2:
-        raise InputError(f"num_labels must be >= 2, got {num_labels}.")
+    check_scalar(num_labels, "num_labels", min_val=2)
     if id2label is None:
         id2label = (
             dict(DEFAULT_ID2LABEL)

@@ -14,6 +14,7 @@ from typing import Literal, cast
 import numpy as np
 
 from captum_ext.errors import InputError
+from captum_ext.validation import check_choice
 
 __all__ = ["AGGREGATIONS", "Aggregation", "aggregate_to_words", "check_aggregation"]
 
@@ -29,9 +30,7 @@ def check_aggregation(how: str, name: str = "aggregation") -> Aggregation:
         >>> check_aggregation("mean")
         'mean'
     """
-    if how not in AGGREGATIONS:
-        raise InputError(f"{name} must be one of {', '.join(AGGREGATIONS)}, got {how!r}.")
-    return cast(Aggregation, how)
+    return cast(Aggregation, check_choice(how, name, AGGREGATIONS))
 
 
 def aggregate_to_words(

@@ -65,10 +65,24 @@ def main(argv: list[str] | None = None) -> int:
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
+    from captum_ext.commands._common import check_common_args
+
     try:
+        check_common_args(args)  # --seed, --device, ... before any work
         return int(args.func(args) or 0)
     except CaptumExtError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_one_line(str(e))}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if e.filename is None or isinstance(e, BrokenPipeError):
+            raise
+        # a file the command reads or writes mid-run (disk full, a path made read-only):
+        # paths given as options are checked up front by captum_ext.validation
+        print(
+            f"error: cannot read or write {e.filename} ({e.strerror or type(e).__name__}): "
+            "check the path and free space, then run the command again.",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print(
@@ -78,6 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _one_line(message: str) -> str:
+    """The message on one line, control characters escaped (a user's text can hold any)."""
+    from captum_ext.terminal import escape_control
+
+    return escape_control(" ".join(message.splitlines()))
 
 
 if __name__ == "__main__":

@@ -250,7 +250,9 @@ class WordAttribution:
         return self.to_html()
 
     def to_public_json(self) -> dict[str, Any]:
-        """The command line's ``--json`` object: text, prediction, method, target and word scores."""
+        """The command line's ``--json`` object: text, prediction, method, target and word scores
+        (and ``notes``, when the method left one, e.g. why every score is 0)."""
+        notes = {"notes": list(self.extras["notes"])} if self.extras.get("notes") else {}
         return _jsonable(
             {
                 "text": self.text,
@@ -264,5 +266,6 @@ class WordAttribution:
                 "method": self.method,
                 "target": self.target_label,
                 "words": self._word_records(),
+                **notes,
             }
         )

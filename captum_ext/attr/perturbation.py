@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from captum_ext.errors import InputError
+from captum_ext.validation import check_scalar
 
 __all__ = [
     "FeatureSpace",
@@ -160,8 +161,7 @@ class FeatureSpace:
             bow: official LIME's ``bow=True``: a string is one feature wherever it occurs.
             max_ngram: longest n-gram feature (1 = words only).
         """
-        if max_ngram < 1:
-            raise InputError(f"max_ngram must be >= 1, got {max_ngram}.")
+        check_scalar(max_ngram, "max_ngram", min_val=1)
         keep = [i for i, pos in enumerate(unit_positions) if len(pos) > 0]
         names = [str(unit_names[i]) for i in keep]
         positions = [sorted(int(p) for p in unit_positions[i]) for i in keep]
@@ -290,8 +290,7 @@ def sample_lime(n_base: int, n_samples: int, random_state: np.random.RandomState
 
     Same calls on the same ``RandomState`` as official LIME, so the same seed gives the same masks.
     """
-    if n_samples < 1:
-        raise InputError(f"n_samples must be >= 1, got {n_samples}.")
+    check_scalar(n_samples, "n_samples", min_val=1)
     sizes = random_state.randint(1, n_base + 1, n_samples - 1)
     masks = np.ones((n_samples, n_base), dtype=np.int8)
     features_range = range(n_base)
@@ -380,8 +379,7 @@ def sample_kernel(
     distinct masks as allocated samples is enumerated, each mask weighted by its expected count.
     The returned weights include the kernel (``kernel_factor=True``).
     """
-    if n_samples < 1:
-        raise InputError(f"n_samples must be >= 1, got {n_samples}.")
+    check_scalar(n_samples, "n_samples", min_val=1)
     d = n_base
     w = level_weights(d, kernel, distance)
     c = float(w.mean())

@@ -24,6 +24,7 @@ from scipy import sparse
 
 from captum_ext.attr.text_lime import TextLime
 from captum_ext.errors import InputError
+from captum_ext.validation import check_scalar
 
 __all__ = ["SparseExplanation", "SubmodularPick", "coverage_pick"]
 
@@ -194,8 +195,7 @@ class SubmodularPick:
             ("top_labels", top_labels),
             ("n_samples", n_samples),
         ):
-            if int(value) < 1:
-                raise InputError(f"{name} must be >= 1, got {value}.")
+            check_scalar(int(value), name, min_val=1)
         self.explainer = explainer
         self.method = method
         self.num_features = int(num_features)
@@ -319,17 +319,26 @@ class SubmodularPick:
         if not path.exists() or path.stat().st_size == 0:
             return {}
         done: dict[int, SparseExplanation] = {}
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.readlines()
+        data = path.read_bytes()
+        if not _is_utf8(data):
+            raise InputError(
+                f"store {path} is not UTF-8 text: the file is corrupt or not a store; delete it "
+                "or pass a new --store path."
+            )
+        lines = data.decode("utf-8").split("\n")
+        if lines and not lines[-1]:
+            lines.pop()  # the file ends with a newline
         for n, line in enumerate(lines, start=1):
             try:
                 obj = json.loads(line)
-            except json.JSONDecodeError:
+                if not isinstance(obj, dict):
+                    raise ValueError("not a JSON object")
+            except ValueError:
                 if n == len(lines):  # a line cut by an interruption: recompute that text
                     break
                 raise InputError(
-                    f"store {path}, line {n}, is not JSON: the file is corrupt; delete it to "
-                    "start again."
+                    f"store {path}, line {n}, is not a JSON object: the file is corrupt; delete "
+                    "it to start again."
                 ) from None
             if n == 1:
                 if obj.get("kind") != "header" or obj.get("settings") != settings:
@@ -339,9 +348,23 @@ class SubmodularPick:
                     )
                 continue
             obj.pop("kind", None)
-            exp = SparseExplanation(**obj)
-            done[exp.index] = exp
+            try:
+                exp = SparseExplanation(**obj)
+                done[int(exp.index)] = exp
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"store {path}, line {n}, is not an explanation record: the file is corrupt; "
+                    "delete it or pass a new --store path."
+                ) from None
         return done
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _explanation_matrix(

@@ -27,6 +27,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from captum_ext.errors import InputError
+from captum_ext.validation import check_scalar
 
 __all__ = [
     "FEATURE_SELECTIONS",
@@ -253,12 +254,9 @@ class LinearSurrogate(_Surrogate):
             )
         if self.criterion not in _CRITERIA:
             raise InputError(f"criterion must be 'bic' or 'aic', got {self.criterion!r}.")
-        if self.alpha is not None and self.alpha < 0:
-            raise InputError(f"alpha must be >= 0, got {self.alpha}.")
-        if not 0 < self.l1_ratio <= 1:
-            raise InputError(f"l1_ratio must be in (0, 1], got {self.l1_ratio}.")
-        if self.num_features < 1:
-            raise InputError(f"num_features must be >= 1, got {self.num_features}.")
+        check_scalar(self.alpha, "alpha", min_val=0, allow_none=True)
+        check_scalar(self.l1_ratio, "l1_ratio", min_val=0, max_val=1, include_boundaries="right")
+        check_scalar(self.num_features, "num_features", min_val=1)
 
     def fit_arrays(
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
@@ -492,8 +490,7 @@ class TreeSurrogate(_Surrogate):
         """Fit a ``DecisionTreeRegressor`` with the kernel weights. Returns self."""
         from sklearn.tree import DecisionTreeRegressor
 
-        if self.max_depth is not None and self.max_depth < 1:
-            raise InputError(f"max_depth must be >= 1 or None, got {self.max_depth}.")
+        check_scalar(self.max_depth, "max_depth", min_val=1, allow_none=True)
         X, y, w = _check_xyw(X, y, sample_weight)
         self.tree_model_ = DecisionTreeRegressor(
             max_depth=self.max_depth,

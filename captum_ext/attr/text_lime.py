@@ -28,6 +28,7 @@ from captum_ext.attr.perturbation import (
 )
 from captum_ext.attr.surrogates import LinearSurrogate, TreeSurrogate, make_surrogate, weighted_r2
 from captum_ext.errors import InputError
+from captum_ext.validation import check_choice, check_output, check_scalar
 
 if TYPE_CHECKING:
     from captum_ext.adapters.hf import Output, TextClassifierAdapter
@@ -42,7 +43,6 @@ ESTIMATORS: tuple[str, ...] = ("greg", "direct")
 #: the pairwise working model of the GREG estimator has d (d - 1) / 2 terms: above this many
 #: base features the direct fit is used
 GREG_MAX_FEATURES = 60
-OUTPUTS: tuple[str, ...] = ("probs", "log_odds", "logits")
 AUTO_CANDIDATES: tuple[str, ...] = ("ridge", "lasso", "elastic_net", "tree")
 
 
@@ -244,17 +244,14 @@ class TextLime(LimeBase):
         estimator: str = "greg",
         random_state: int | None = None,
     ) -> None:
-        _check_choice("perturbation", perturbation, PERTURBATIONS)
-        _check_choice("estimator", estimator, ESTIMATORS)
-        _check_choice("sampler", sampler, SAMPLERS)
-        _check_choice("units", units, UNITS)
-        _check_choice("output", output, OUTPUTS)
-        if kernel_width <= 0:
-            raise InputError(f"kernel_width must be > 0, got {kernel_width}.")
-        if max_ngram < 1:
-            raise InputError(f"max_ngram must be >= 1, got {max_ngram}.")
-        if top_k < 1:
-            raise InputError(f"top_k must be >= 1, got {top_k}.")
+        check_choice(perturbation, "perturbation", PERTURBATIONS)
+        check_choice(estimator, "estimator", ESTIMATORS)
+        check_choice(sampler, "sampler", SAMPLERS)
+        check_choice(units, "units", UNITS)
+        check_output(output)
+        check_scalar(kernel_width, "kernel_width", min_val=0, include_boundaries="neither")
+        check_scalar(max_ngram, "max_ngram", min_val=1)
+        check_scalar(top_k, "top_k", min_val=1)
         self._distance = distance_function(distance)
         self.adapter = adapter
         self.kernel_width = float(kernel_width)
@@ -411,8 +408,7 @@ class TextLime(LimeBase):
         adapter = self.adapter
         if perturbations_per_eval is None or perturbations_per_eval == adapter.batch_size:
             return adapter.predict_ids(rows, output=self.output, show_progress=show_progress)
-        if perturbations_per_eval < 1:
-            raise InputError(f"perturbations_per_eval must be >= 1, got {perturbations_per_eval}.")
+        check_scalar(perturbations_per_eval, "perturbations_per_eval", min_val=1)
         previous = adapter.batch_size
         adapter.batch_size = int(perturbations_per_eval)
         try:
@@ -443,8 +439,7 @@ class TextLime(LimeBase):
         ``replace_token_id`` (Captum's scalar ``baselines``) replaces absent words by that token
         instead of the ``perturbation`` setting.
         """
-        if n_samples < 1:
-            raise InputError(f"n_samples must be >= 1, got {n_samples}.")
+        check_scalar(n_samples, "n_samples", min_val=1)
         if space.n_base == 0:
             raise InputError(
                 "the text has no feature to perturb (with units='lime', only punctuation or "
@@ -888,11 +883,6 @@ class TextLime(LimeBase):
         )
         seed = self.random_state if random_state is None else random_state
         return explainer.explain(text, target=target, random_state=seed)
-
-
-def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise InputError(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
 
 
 def _check_model(model: Any) -> None:

@@ -39,6 +39,7 @@ import pandas as pd
 from captum_ext.behaviour.checks import DIR, INV, MFT, BehaviourTest, CaseResult
 from captum_ext.behaviour.templates import LEXICON, add_mention, add_typo, add_url, expand
 from captum_ext.errors import InputError
+from captum_ext.validation import check_scalar
 
 __all__ = ["SUITES", "Suite", "SuiteResult", "default_suite", "get_suite", "run_suite"]
 
@@ -454,8 +455,7 @@ def default_suite(random_state: int = 0, *, size: int = 60) -> Suite:
     Returns:
         Suite
     """
-    if size < 1:
-        raise InputError(f"size must be >= 1, got {size}.")
+    check_scalar(size, "size", min_val=1)
     seed = int(random_state)
     L = LEXICON
     small = max(1, (2 * size) // 3)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from captum_ext.errors import InputError
+from captum_ext.validation import check_scalar
 
 __all__ = ["LEXICON", "add_mention", "add_typo", "add_url", "expand", "template_slots"]
 
@@ -129,8 +130,7 @@ def expand(
     if n is None or n >= total:
         picks = np.arange(total)
     else:
-        if n < 1:
-            raise InputError(f"n must be >= 1, got {n}.")
+        check_scalar(n, "n", min_val=1)
         picks = np.sort(np.random.default_rng(random_state).choice(total, size=n, replace=False))
     out = []
     for p in picks:

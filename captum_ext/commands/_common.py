@@ -10,6 +10,7 @@ from typing import Any
 __all__ = [
     "add_model_args",
     "add_target_arg",
+    "check_common_args",
     "label_model",
     "load_adapter",
     "method_list",
@@ -44,19 +45,34 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def method_list(value: str | None) -> list[str] | None:
+def method_list(value: str | None, option: str = "--methods") -> list[str] | None:
     """Registered method names from ``--methods a,b,c`` (``None``: every method).
 
-    Unknown names fail here, before the model is loaded (``UnknownMethodError``).
+    An empty list (``","``) and unknown names fail here, before the model is loaded.
     """
-    if not value:
-        return None
     from captum_ext.methods import get_method
+    from captum_ext.validation import check_method_names
 
-    names = [m.strip() for m in value.split(",") if m.strip()]
-    for name in names:
+    names = check_method_names(value, option)
+    for name in names or ():
         get_method(name)
     return names
+
+
+def check_common_args(args: argparse.Namespace) -> None:
+    """Check the options many commands share, before any work: ``--seed`` (numpy's range),
+    ``--device`` (exists here), ``--batch-size`` and ``--max-length``. Called by
+    :func:`captum_ext.cli.main` for every command."""
+    from captum_ext.validation import check_device, check_scalar, check_seed
+
+    if getattr(args, "seed", None) is not None:
+        check_seed(args.seed, "--seed")
+    if getattr(args, "batch_size", None) is not None:
+        check_scalar(args.batch_size, "--batch-size", int, min_val=1)
+    if getattr(args, "max_length", None) is not None:
+        check_scalar(args.max_length, "--max-length", int, min_val=3)
+    if getattr(args, "device", None) is not None:
+        check_device(args.device, "--device")
 
 
 def load_adapter(args: argparse.Namespace, *, attn_implementation: str | None = None):
@@ -100,33 +116,37 @@ def resolve_target(args: argparse.Namespace, adapter: Any) -> int | None:
     return int(adapter.resolve_target(target)) if found is None else found
 
 
-def read_texts(args: argparse.Namespace) -> list[str]:
-    """Texts from ``args.text`` (list or str), ``--text-file`` or standard input (one per line)."""
+def read_texts(args: argparse.Namespace, *, option: str = "--text-file") -> list[str]:
+    """Texts from ``args.text`` (list or str), ``args.text_file`` (``-``: stdin) or piped
+    standard input, one per line; errors name ``option`` (``--text-file``, ``--queries``).
+
+    Lines of control characters only (a NUL line) are left out with a note on stderr; no text
+    left is an error naming where the texts were looked for.
+    """
     from captum_ext.errors import InputError
+    from captum_ext.validation import read_stdin_lines, read_text_lines, stdin_is_interactive
 
     texts: list[str] = []
+    skipped: list[str] = []
     text = getattr(args, "text", None)
     if isinstance(text, str):
         texts.append(text)
     elif text:
         texts.extend(text)
     path = getattr(args, "text_file", None)
-    if path == "-":
-        texts.extend(line.rstrip("\n") for line in sys.stdin if line.strip())
-    elif path:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                texts.extend(line.rstrip("\n") for line in fh if line.strip())
-        except FileNotFoundError:
-            raise InputError(f"--text-file {path} does not exist.") from None
-        except UnicodeDecodeError as e:
-            raise InputError(
-                f"--text-file {path} is not UTF-8 ({e.reason}): save it as UTF-8."
-            ) from None
-    if not texts and path is None and text is None and not sys.stdin.isatty():
-        texts.extend(line.rstrip("\n") for line in sys.stdin if line.strip())
+    if path:
+        texts.extend(read_text_lines(path, option, skipped))
+    elif path is None and text is None and not stdin_is_interactive():
+        texts.extend(read_stdin_lines("standard input", skipped))
     if not texts:
+        what = "only blank lines or control characters" if skipped else "no text"
+        if path:
+            raise InputError(f"{option} {path} has {what}: give one text a line.")
+        if skipped:
+            raise InputError(f"standard input has {what}: pipe one text a line.")
         raise InputError("no text given: pass TEXT, --text-file FILE, or pipe texts on stdin.")
+    for note in skipped:
+        print(f"note: skipped {note}", file=sys.stderr)
     return texts
 
 

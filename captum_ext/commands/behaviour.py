@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from captum_ext.commands._common import add_model_args, load_adapter, print_json
-from captum_ext.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,16 +37,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from captum_ext.behaviour import get_suite, run_suite
     from captum_ext.methods import get_method
+    from captum_ext.validation import check_output_dir, check_scalar
 
     explain = None if args.explain.lower() == "none" else args.explain
     if explain is not None:
         get_method(explain)  # fail fast on an unknown name, before loading the model
-    if args.max_explanations is not None and args.max_explanations < 0:
-        raise InputError(f"--max-explanations must be >= 0, got {args.max_explanations}.")
+    check_scalar(args.max_explanations, "--max-explanations", min_val=0, allow_none=True)
     suite = get_suite(args.suite, args.seed)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} exists and is not a folder: give a folder path.")
+    out = check_output_dir(args.out, "--out")
     adapter = load_adapter(args)
     result = run_suite(
         adapter,

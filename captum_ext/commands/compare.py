@@ -148,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
     from captum_ext.harness import compare
     from captum_ext.harness.api import load_texts
     from captum_ext.methods import get_method
+    from captum_ext.validation import check_output_dir, check_scalar, check_seed
 
     methods = method_list(args.methods)  # fail fast on an unknown name, before loading the model
     settings: dict[str, dict[str, Any]] = {}
@@ -161,10 +162,13 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(
             f"--stability-seeds must be comma-separated integers, got {args.stability_seeds!r}."
         ) from None
+    for s in seeds:
+        check_seed(s, "--stability-seeds")
     for name in ("n", "k", "chunk_size", "n_random"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise InputError(f"--{name.replace('_', '-')} must be >= 1, got {value}.")
+        check_scalar(getattr(args, name), f"--{name.replace('_', '-')}", min_val=1, allow_none=True)
+    for name in ("stability_texts", "html_texts"):
+        check_scalar(getattr(args, name), f"--{name.replace('_', '-')}", min_val=0)
+    check_output_dir(args.out, "--out")
     if args.data is not None:
         texts = load_texts(args.data, args.n, random_state=args.seed)
     else:

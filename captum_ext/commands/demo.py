@@ -25,7 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from captum_ext.demo import run_demo
+    from captum_ext.validation import check_output_dir
 
     methods = method_list(args.methods)
-    run_demo(load_adapter(args), args.out, methods=methods, random_state=args.seed)
+    out = check_output_dir(args.out, "--out")
+    run_demo(load_adapter(args), out, methods=methods, random_state=args.seed)
     return 0

@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "explain",
         help="explain texts with one method",
         description="Print the prediction and the word scores of one method. With --json, one "
-        "JSON object per text (one line each).",
+        "JSON object per text (one line each). Control characters of a text are shown escaped "
+        "(\\x1b) in the table.",
     )
     p.add_argument(
         "text", nargs="?", default=None, help="text to explain (or use --text-file / stdin)"
@@ -50,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from captum_ext.adapters import validate_text
     from captum_ext.methods import get_method, make_explainer
+    from captum_ext.terminal import escape_control as esc
 
     get_method(args.method)  # fail fast on an unknown name, before loading the model
     texts = [validate_text(t) for t in read_texts(args)]
@@ -63,13 +65,21 @@ def run(args: argparse.Namespace) -> int:
             print_json(wa.to_public_json())
             continue
         probs = ", ".join(f"{lab} {p:.3f}" for lab, p in zip(wa.labels, wa.probs, strict=True))
-        print(f"text:       {wa.text}")
+        print(f"text:       {esc(wa.text)}")
         if wa.text_pair is not None:
-            print(f"text pair:  {wa.text_pair}")
-        print(f"prediction: {wa.predicted_label} ({probs})")
+            print(f"text pair:  {esc(wa.text_pair)}")
+        print(f"prediction: {esc(wa.predicted_label)} ({esc(probs)})")
         print(f"method:     {wa.method}, explaining {wa.target_label!r}")
         for i in wa.ranking()[: args.top]:
             side = f"  [text {'pair' if wa.segment_of(i) else ''}]".replace(" ]", "]")
-            print(f"  {wa.scores[i]:+.4f}  {wa.words[i]}{side if wa.text_pair else ''}")
+            print(f"  {wa.scores[i]:+.4f}  {esc(wa.words[i])}{side if wa.text_pair else ''}")
+        for note in _notes(wa):
+            print(f"note:       {note}")
         print()
     return 0
+
+
+def _notes(wa) -> list[str]:
+    """Notes the method left in the result (e.g. why every score is 0)."""
+    notes = (getattr(wa, "extras", None) or {}).get("notes") or []
+    return [str(n) for n in notes]

@@ -86,6 +86,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="encoder checkpoint directory to start from (default: MiniLM-L6)",
     )
     p.add_argument(
+        "--checkpoint-seconds",
+        type=float,
+        default=300.0,
+        help="also checkpoint after this many seconds of training (default 300); with the "
+        "100-step checkpoints, a killed run resumes from the last one",
+    )
+    p.add_argument(
         "--restart", action="store_true", help="discard a checkpoint left by an interrupted run"
     )
     p.add_argument(
@@ -113,8 +120,15 @@ def _size(value: str) -> float | int:
 def run(args: argparse.Namespace) -> int:
     from captum_ext.adapters.loading import default_model_dir
     from captum_ext.train.finetune import METRICS_FILE, finetune
+    from captum_ext.validation import check_output_dir, check_scalar
 
-    out = args.out or default_model_dir()
+    check_scalar(args.n_train, "--n-train", int, min_val=1)
+    check_scalar(args.epochs, "--epochs", int, min_val=1)
+    check_scalar(args.max_length, "--max-length", int, min_val=8, max_val=512)
+    check_scalar(args.lr, "--lr", float, min_val=0, max_val=1, include_boundaries="neither")
+    check_scalar(args.checkpoint_seconds, "--checkpoint-seconds", min_val=0,
+                 include_boundaries="neither")  # fmt: skip
+    out = check_output_dir(args.out or default_model_dir(), "--out")
     if args.if_missing:
         from pathlib import Path
 
@@ -135,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
         base=args.base,
         test_size=args.test_size,
         label_map=args.label_map,
+        checkpoint_seconds=args.checkpoint_seconds,
         restart=args.restart,
     )
     print(

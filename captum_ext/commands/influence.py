@@ -169,11 +169,10 @@ def training_data(args: argparse.Namespace, adapter: Any):
     set rebuilt from ``metrics.json`` (source, seed, split sizes, ``n_train``) and checked
     against its fingerprint; their labels mapped onto the model's classes (by name or
     ``--label-map``; neutral rows kept when the model has a neutral class)."""
-    from captum_ext.errors import InputError
     from captum_ext.labels import load_for_model
+    from captum_ext.validation import check_scalar
 
-    if args.sample is not None and args.sample < 1:
-        raise InputError(f"--sample must be >= 1, got {args.sample}.")
+    check_scalar(args.sample, "--sample", int, min_val=1, allow_none=True)
     lm = label_model(args, adapter)
     if args.data is not None:
         ds = load_for_model(args.data, lm, align=False)
@@ -205,10 +204,13 @@ def run_influence(args: argparse.Namespace) -> int:
     from captum_ext.adapters import validate_text
     from captum_ext.influence import FeatureSimilarityKNN, RepresenterPoints
     from captum_ext.influence.representer import check_k
+    from captum_ext.validation import check_cache_dir, check_scalar
 
     texts = [validate_text(t) for t in read_texts(args)]
-    if args.k < 1:
-        check_k(args.k, 1)
+    check_scalar(args.k, "--k", int, min_val=1)
+    check_scalar(args.l2, "--l2", min_val=0, include_boundaries="neither")
+    check_scalar(args.fidelity_n, "--fidelity-n", min_val=0)
+    check_cache_dir(args.cache_dir, "--cache-dir")
     adapter = load_adapter(args)
     train = training_data(args, adapter)
     check_k(args.k, len(train))
@@ -284,8 +286,6 @@ def _held_out(args: argparse.Namespace, adapter: Any) -> list[str] | None:
     from captum_ext.errors import InputError
     from captum_ext.labels import load_for_model
 
-    if args.fidelity_n < 0:
-        raise InputError(f"--fidelity-n must be >= 0, got {args.fidelity_n}.")
     if args.fidelity_n == 0:
         return None
     if args.held_out is not None:
@@ -305,9 +305,11 @@ def _short(text: str, width: int = 90) -> str:
 
 
 def _print_entry(entry: dict[str, Any]) -> None:
+    from captum_ext.terminal import escape_control as esc
+
     pred = entry["prediction"]
     probs = ", ".join(f"{k} {v:.3f}" for k, v in pred["probs"].items())
-    print(f"text:       {entry['text']}")
+    print(f"text:       {esc(entry['text'])}")
     print(f"prediction: {pred['label']} ({probs})")
     for kind in ("proponents", "opponents", "neighbours"):
         if kind not in entry:
@@ -316,7 +318,8 @@ def _print_entry(entry: dict[str, Any]) -> None:
         for item in entry[kind]:
             mark = "agrees" if item["agrees"] else "differs"
             print(
-                f"  {item['score']:+.4f}  [{item['label']}, {mark}] #{item['index']}  {_short(item['text'])}"
+                f"  {item['score']:+.4f}  [{item['label']}, {mark}] #{item['index']}  "
+                f"{esc(_short(item['text']))}"
             )
     for part, f in entry.get("fidelity", {}).items():
         print(
@@ -330,15 +333,23 @@ def _print_entry(entry: dict[str, Any]) -> None:
 def run_audit(args: argparse.Namespace) -> int:
     from captum_ext.errors import InputError
     from captum_ext.influence import FeatureSimilarityKNN, MislabelAudit
+    from captum_ext.validation import check_cache_dir, check_output_file, check_scalar
 
     fmt = args.format or ("json" if args.out and args.out.lower().endswith(".json") else "csv")
-    if args.top is not None and args.top < 1:
-        raise InputError(f"--top must be >= 1, got {args.top}.")
+    check_scalar(args.top, "--top", int, min_val=1, allow_none=True)
+    for name in ("k", "folds"):
+        check_scalar(getattr(args, name), f"--{name}", int, min_val=1)
+    check_scalar(args.l2, "--l2", min_val=0, include_boundaries="neither")
     if args.queries is not None and args.method != "knn":
         raise InputError("--queries (a sparse-data audit) needs --method knn.")
     queries = None
     if args.queries is not None:
-        queries = read_texts(argparse.Namespace(text=None, text_file=args.queries))
+        queries = read_texts(
+            argparse.Namespace(text=None, text_file=args.queries), option="--queries"
+        )
+    if args.out is not None:
+        check_output_file(args.out, "--out")
+    check_cache_dir(args.cache_dir, "--cache-dir")
     adapter = load_adapter(args)
     train = training_data(args, adapter)
     common = {"cache_dir": args.cache_dir, "show_progress": args.progress}

@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from captum_ext.commands._common import add_model_args, label_model, load_adapter, print_json
+from captum_ext.commands._common import (
+    add_model_args,
+    label_model,
+    load_adapter,
+    print_json,
+    read_texts,
+)
 from captum_ext.errors import InputError
+from captum_ext.validation import check_cache_dir, check_output_dir, check_scalar
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -122,16 +130,11 @@ def _add_data_args(p: argparse.ArgumentParser, *, default_n: int) -> None:
 
 
 def _out(args: argparse.Namespace) -> Path:
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} exists and is not a folder: give a folder path.")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    return check_output_dir(args.out, "--out")
 
 
 def _positive(name: str, value: int) -> None:
-    if value < 1:
-        raise InputError(f"{name} must be >= 1, got {value}.")
+    check_scalar(value, name, min_val=1)
 
 
 def _tweets(args: argparse.Namespace, n: int, adapter: Any) -> tuple[Any, str]:
@@ -174,14 +177,7 @@ def run_attention(args: argparse.Namespace) -> int:
 
 
 def _read_lines(path: str, with_groups: bool) -> tuple[list[str], list[str] | None]:
-    try:
-        lines = [ln.rstrip("\n") for ln in open(path, encoding="utf-8") if ln.strip()]
-    except FileNotFoundError:
-        raise InputError(f"--text-file {path} does not exist.") from None
-    except UnicodeDecodeError as e:
-        raise InputError(
-            f"--text-file {path} is not UTF-8 ({e.reason}): save it as UTF-8."
-        ) from None
+    lines = read_texts(argparse.Namespace(text=None, text_file=path))
     if with_groups and lines and all("\t" in ln for ln in lines):
         groups, texts = zip(*(ln.split("\t", 1) for ln in lines), strict=True)
         return list(texts), list(groups)
@@ -361,12 +357,32 @@ def run_heads(args: argparse.Namespace) -> int:
     return 0
 
 
+def _skipped_tasks(frame: Any, cv: int) -> dict[str, str]:
+    """Tasks without a single score (a class with fewer tweets than folds), with the reason."""
+    out: dict[str, str] = {}
+    for task, df in frame.groupby("task", sort=False):
+        if df["score"].notna().any():
+            continue
+        n = int(df["n"].iloc[0])
+        rarer = n - round(float(df["base_rate"].iloc[0]) * n)  # base_rate: the larger class
+        out[str(task)] = (
+            f"{task}: its rarer class has {rarer} of {n} tweets, fewer than the "
+            f"--cv {cv} folds need"
+        )
+    return out
+
+
 def run_probe(args: argparse.Namespace) -> int:
     from captum_ext.internals import probe
 
     _positive("--n", args.n)
-    out = _out(args)
+    check_scalar(args.cv, "--cv", int, min_val=2)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    if not tasks:
+        raise InputError(f"--tasks {args.tasks!r} names no task: give comma-separated task names.")
+    out = _out(args)
+    if not args.no_cache:
+        check_cache_dir(args.cache_dir, "--cache-dir")
     adapter = load_adapter(args)
     ds, note = _tweets(args, args.n, adapter)
     cache: Any = False if args.no_cache else args.cache_dir
@@ -381,6 +397,14 @@ def run_probe(args: argparse.Namespace) -> int:
         cache=cache,
         show_progress=not args.quiet,
     )
+    skipped = _skipped_tasks(res.frame, args.cv)
+    if skipped and len(skipped) == res.frame["task"].nunique():
+        raise InputError(
+            f"no probe could be computed on --n {args.n} tweets ({'; '.join(skipped.values())}): "
+            "use a larger --n or a smaller --cv."
+        )
+    for why in skipped.values():
+        print(f"note: skipped task {why}", file=sys.stderr)
     res.plot(out / f"probes.{args.format}")
     res.frame.to_csv(out / "probes.csv", index=False)
     _write_json(out / "probes.json", {**res.to_dict(), "note": note})
@@ -391,6 +415,7 @@ def run_probe(args: argparse.Namespace) -> int:
             "cache": res.features_info.get("cache"),
             "seconds": res.seconds,
             "best": res.best_layers().to_dict(orient="records"),
+            "skipped": skipped,
             "note": note,
             "out": str(out),
         }

@@ -54,10 +54,12 @@ def run(args: argparse.Namespace) -> int:
     from captum_ext.attr import SubmodularPick, TextLime
     from captum_ext.data import load_sentiment140
     from captum_ext.errors import InputError
+    from captum_ext.terminal import escape_control as esc
+    from captum_ext.validation import check_scalar, check_store_file
 
     for name in ("n", "budget", "sample_size", "num_features", "n_samples"):
-        if getattr(args, name) < 1:
-            raise InputError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}.")
+        check_scalar(getattr(args, name), f"--{name.replace('_', '-')}", min_val=1)
+    store = check_store_file(args.store, "--store")
     dataset = load_sentiment140(args.data)
     if args.n > len(dataset):
         raise InputError(f"--n {args.n} is more than the {len(dataset)} tweets in {args.data}.")
@@ -81,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         num_features=args.num_features,
         n_samples=args.n_samples,
         random_state=args.seed,
-        store=args.store,
+        store=store,
         show_progress=not args.no_progress,
     )
     for rank, exp in enumerate(sp.sp_explanations, start=1):
@@ -98,8 +100,8 @@ def run(args: argparse.Namespace) -> int:
             )
             continue
         words = ", ".join(f"{w} ({v:+.3g})" for w, v in exp.as_list()[: args.top])
-        print(f"{rank}. [{adapter.labels[exp.label]}] {exp.text}")
-        print(f"   {words}")
+        print(f"{rank}. [{esc(adapter.labels[exp.label])}] {esc(exp.text)}")
+        print(f"   {esc(words)}")
     if not args.json:
         explained = len(sp.explanations)
         print(

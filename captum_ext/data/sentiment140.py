@@ -24,7 +24,6 @@ import csv
 import hashlib
 import io
 import logging
-import numbers
 import os
 import pathlib
 from collections.abc import Sequence
@@ -34,6 +33,7 @@ import numpy as np
 
 from captum_ext.data.splits import _balanced_counts, _first_copies
 from captum_ext.errors import DataError, InputError
+from captum_ext.validation import check_not_device, check_scalar
 
 __all__ = ["TextDataset", "default_data_path", "load_sentiment140"]
 
@@ -230,11 +230,7 @@ class TextDataset:
             >>> ds.sample(4, seed=1).labels.tolist().count(1)
             2
         """
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 1 <= n <= len(self):
-            raise InputError(
-                f"n must be an int in [1, {len(self)}] (the dataset size), got {n!r}; "
-                "use a smaller n or a larger dataset."
-            )
+        check_scalar(n, "n", int, min_val=1, max_val=len(self), hint="(the dataset size)")
         rng = np.random.default_rng(seed)
         if not stratify:
             return self.subset(rng.choice(len(self), size=int(n), replace=False))
@@ -303,13 +299,11 @@ def load_sentiment140(
         >>> ds.labels[:3].tolist(), ds.labels[-3:].tolist()
         ([0, 0, 0], [1, 1, 1])
     """
-    if limit is not None and (
-        isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 1
-    ):
-        raise InputError(f"limit must be a positive int or None, got {limit!r}.")
+    check_scalar(limit, "limit", int, min_val=1, allow_none=True, expected="a positive int")
     root = pathlib.Path(path).expanduser().absolute()
     if not root.exists():
         raise DataError(f"no such file or folder; pass {_ACCEPTED_SHAPES}.", path=str(root))
+    check_not_device(root, "data")
     texts: list[str] = []
     labels: list[int] = []
     if root.is_dir():

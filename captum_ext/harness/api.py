@@ -24,6 +24,7 @@ from captum_ext.harness.summary import RankByHarness, Summary, summarize
 from captum_ext.methods import list_methods
 from captum_ext.metrics.builtin.randomisation import DEFAULT_LEVELS
 from captum_ext.metrics.faithfulness import ERASER_BINS
+from captum_ext.validation import check_not_device, check_scalar
 
 __all__ = ["compare", "load_rationales", "load_run", "load_texts"]
 
@@ -91,14 +92,14 @@ def _load(
     data: str | os.PathLike[str], n: int | None, random_state: int
 ) -> tuple[list[str], list[list[tuple[int, int]] | None] | None]:
     path = Path(data).expanduser()
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-        raise InputError(f"n must be an int >= 1, got {n!r}.")
+    check_scalar(n, "n", int, min_val=1, allow_none=True)
     if not path.exists():
         raise DataError(
             "does not exist: pass --data a Sentiment140 folder or CSV, a .txt file "
             '(one text a line) or a .jsonl file (a "text" field a line).',
             path=str(path),
         )
+    check_not_device(path, "--data")
     suffix = path.suffix.lower()
     if path.is_file() and suffix == ".csv":
         pairs = _csv_pairs(path, n)

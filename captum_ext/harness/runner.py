@@ -60,6 +60,7 @@ from captum_ext.metrics.protocol import (
 )
 from captum_ext.metrics.randomise import encoder_layers, randomisation_levels, randomised
 from captum_ext.result import WordAttribution
+from captum_ext.validation import check_scalar
 
 __all__ = [
     "MASKING_OPERATOR",
@@ -391,8 +392,7 @@ def run_compare(
         config,
         method_settings={m: dict(v) for m, v in config.method_settings.items() if m in specs},
     )
-    if config.chunk_size < 1:
-        raise InputError(f"chunk_size must be >= 1, got {config.chunk_size}.")
+    check_scalar(config.chunk_size, "chunk_size", min_val=1)
     if text_ids is None:
         text_ids = default_text_ids(len(texts))
     text_ids = [str(t) for t in text_ids]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from captum_ext.errors import InputError
+from captum_ext.validation import check_scalar
 
 __all__ = ["SolverInfo", "add_intercept", "fit_l2_softmax", "l2_softmax_grad"]
 
@@ -186,10 +187,10 @@ def _fit(
 ) -> tuple[np.ndarray, SolverInfo]:
     from scipy.optimize import minimize
 
-    if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not l2 > 0:
-        raise InputError(f"l2 must be > 0 (the representer theorem needs it), got {l2!r}.")
-    if not tol > 0:
-        raise InputError(f"tol must be > 0, got {tol!r}.")
+    check_scalar(
+        l2, "l2", min_val=0, include_boundaries="neither", hint="(the representer theorem needs it)"
+    )
+    check_scalar(tol, "tol", min_val=0, include_boundaries="neither")
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     c, d = y.shape[1], x.shape[1]

@@ -39,6 +39,7 @@ from captum_ext.influence._solver import add_intercept, fit_l2_softmax
 from captum_ext.influence.features import CachedFeatures, softmax
 from captum_ext.influence.knn import FeatureSimilarityKNN
 from captum_ext.influence.representer import RepresenterPoints, _check_train
+from captum_ext.validation import check_scalar
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -108,8 +109,7 @@ def cross_fitted_probs(
 
     labels = np.asarray(labels, dtype=np.int64)
     n = len(labels)
-    if isinstance(n_folds, bool) or not isinstance(n_folds, int) or not 2 <= n_folds <= n:
-        raise InputError(f"n_folds must be an int in [2, {n}], got {n_folds!r}.")
+    check_scalar(n_folds, "n_folds", int, min_val=2, max_val=n)
     c = int(num_labels if num_labels is not None else labels.max() + 1)
     counts = np.bincount(labels, minlength=c)
     if counts[counts > 0].min() < n_folds:
@@ -375,8 +375,7 @@ class MislabelAudit:
 
         order = self.ranking(method)
         if top is not None:
-            if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-                raise InputError(f"top must be a positive int, got {top!r}.")
+            check_scalar(top, "top", int, min_val=1, expected="a positive int")
             order = order[:top]
         labels = self.train_dataset.labels
         names = self.train_dataset.label_names

@@ -21,7 +21,6 @@ import hashlib
 import inspect
 import json
 import logging
-import numbers
 import os
 import time
 import uuid
@@ -41,6 +40,7 @@ from captum_ext.train.finetune import (
     MODEL_SETTINGS,
     finetune,
 )
+from captum_ext.validation import check_scalar, check_seed
 
 if TYPE_CHECKING:
     from captum_ext.data import TextDataset
@@ -376,23 +376,23 @@ def _first_copy_of(texts: list[str]) -> np.ndarray:
 
 
 def _check_int(name: str, value: Any, low: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise InputError(f"{name} must be an int >= {low}, got {value!r}.")
+    check_scalar(value, name, int, min_val=low)
 
 
 def _check_seed(random_state: Any) -> None:
-    if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral):
-        raise InputError(f"random_state must be an int, got {random_state!r}.")
+    check_seed(random_state)
 
 
 def _check_n_folds(n_folds: Any, group_labels: np.ndarray) -> None:
     counts = np.bincount(group_labels)
     smallest = int(counts[counts > 0].min()) if counts.size else 0
-    if isinstance(n_folds, bool) or not isinstance(n_folds, numbers.Integral) or int(n_folds) < 2:
-        raise InputError(
-            f"n_folds must be an int >= 2 (each tweet is predicted by a model trained on the "
-            f"other folds), got {n_folds!r}."
-        )
+    check_scalar(
+        n_folds,
+        "n_folds",
+        int,
+        min_val=2,
+        hint="(each tweet is predicted by a model trained on the other folds)",
+    )
     if int(n_folds) > smallest:
         raise InputError(
             f"n_folds={n_folds} is larger than the smallest class ({smallest} distinct tweets): "

@@ -32,6 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from captum_ext.errors import DataError, InputError
+from captum_ext.validation import check_scalar
 
 if TYPE_CHECKING:
     from captum_ext.adapters import TextClassifierAdapter
@@ -218,10 +219,8 @@ class HeadFeatureExtractor:
         chunk_size: int = 2048,
         show_progress: bool = False,
     ) -> None:
-        if chunk_size < 1:
-            raise InputError(f"chunk_size must be >= 1, got {chunk_size}.")
-        if batch_size is not None and batch_size < 1:
-            raise InputError(f"batch_size must be >= 1, got {batch_size}.")
+        check_scalar(chunk_size, "chunk_size", min_val=1)
+        check_scalar(batch_size, "batch_size", min_val=1, allow_none=True)
         self.adapter = adapter
         model = adapter.model
         if layer is None:
@@ -382,12 +381,12 @@ class HeadFeatureExtractor:
         # A cache folder passed directly (rather than a parent of caches) must match.
         direct = _read_meta(self.cache_dir)
         if direct is not None:
-            cached = CachedFeatures.load(self.cache_dir)
+            cached = _load_cache(self.cache_dir)
             cached.check(model_fingerprint=model_fp, data_fingerprint=data_fp)
             return cached
         folder = self.cache_dir / f"{model_fp}-{data_fp}"
         if (folder / _META).is_file():
-            cached = CachedFeatures.load(folder)
+            cached = _load_cache(folder)
             cached.check(model_fingerprint=model_fp, data_fingerprint=data_fp)
             return cached
         return self._build(folder, texts, model_fp, data_fp, show_progress)
@@ -406,12 +405,12 @@ class HeadFeatureExtractor:
         parts.mkdir(parents=True, exist_ok=True)
         plan = {"chunk_size": self.chunk_size, "n": len(texts), "model": model_fp, "data": data_fp}
         plan_file = parts / "plan.json"
-        if plan_file.is_file() and json.loads(plan_file.read_text()) != plan:
-            shutil.rmtree(parts)  # chunks of another chunking: start over
+        if plan_file.is_file() and _read_json(plan_file) != plan:
+            shutil.rmtree(parts)  # chunks of another chunking (or a corrupt plan): start over
             parts.mkdir(parents=True)
         _write_json(plan_file, plan)
         n_chunks = (len(texts) + self.chunk_size - 1) // self.chunk_size
-        done = {i for i in range(n_chunks) if (parts / f"{i:06d}.npy").is_file()}
+        done = {i for i in range(n_chunks) if _chunk_ok(parts / f"{i:06d}.npy")}
         n_done = sum(min(self.chunk_size, len(texts) - i * self.chunk_size) for i in done)
         if done:
             logger.info("resuming feature cache %s: %d of %d rows done", folder, n_done, len(texts))
@@ -478,6 +477,38 @@ def _text_list(texts: Any) -> list[str]:
         if not isinstance(t, str):
             raise InputError(f"texts[{i}] must be a string, got {type(t).__name__}.")
     return out
+
+
+def _read_json(path: Path) -> Any:
+    """The JSON in ``path``, or None when it is unreadable or not JSON (a corrupt cache file)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _chunk_ok(path: Path) -> bool:
+    """Whether a finished chunk file can be read back (a corrupt one is computed again)."""
+    if not path.is_file():
+        return False
+    try:
+        block = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        logger.warning("feature cache chunk %s is unreadable: computing it again", path)
+        return False
+    return block.ndim == 2
+
+
+def _load_cache(folder: Path) -> CachedFeatures:
+    """:meth:`CachedFeatures.load`, with a corrupt cache reported as a :class:`DataError`."""
+    try:
+        return CachedFeatures.load(folder)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(
+            f"the feature cache is unreadable ({type(exc).__name__}): delete this folder or "
+            "pass another --cache-dir, and it is computed again.",
+            path=str(folder),
+        ) from None
 
 
 def _read_meta(folder: Path) -> dict[str, Any] | None:

@@ -37,6 +37,7 @@ from captum_ext.influence.representer import (
     query_features,
 )
 from captum_ext.influence.results import InfluenceResult
+from captum_ext.validation import check_scalar
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -271,8 +272,7 @@ class FeatureSimilarityKNN(DataInfluence):
         _check_metric(metric)
         if index not in ("exact", "faiss"):
             raise InputError(f"index must be 'exact' or 'faiss', got {index!r}.")
-        if chunk_size < 1:
-            raise InputError(f"chunk_size must be >= 1, got {chunk_size}.")
+        check_scalar(chunk_size, "chunk_size", min_val=1)
         train_dataset = _check_train(train_dataset, adapter)
         self.model = adapter.model
         self.train_dataset = train_dataset

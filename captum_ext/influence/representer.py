@@ -41,6 +41,7 @@ from captum_ext.errors import InputError
 from captum_ext.influence._solver import SolverInfo, add_intercept, fit_l2_softmax
 from captum_ext.influence.features import CachedFeatures, HeadFeatureExtractor, softmax
 from captum_ext.influence.results import InfluenceResult
+from captum_ext.validation import check_scalar
 
 if TYPE_CHECKING:
     from captum_ext.adapters import TextClassifierAdapter
@@ -401,8 +402,7 @@ def _fidelity(model_probs: np.ndarray, rebuilt_probs: np.ndarray) -> dict[str, f
 # -- shared with knn / audit ------------------------------------------------------------------
 def check_k(k: Any, n_train: int) -> int:
     """``k`` as an int in ``[1, n_train]``, else a clear :class:`InputError`."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InputError(f"k must be a positive int, got {k!r}.")
+    check_scalar(k, "k", int, min_val=1, expected="a positive int")
     if k > n_train:
         raise InputError(
             f"k={k} is larger than the training set ({n_train} texts): use k <= {n_train}."

@@ -65,6 +65,7 @@ from captum_ext.internals._model import (
     token_rows,
 )
 from captum_ext.internals._plotting import pyplot, save_figure
+from captum_ext.validation import check_scalar
 
 __all__ = [
     "PROPERTIES",
@@ -353,8 +354,7 @@ def probe_layers(
         raise InputError(f"labels must be one per row of features: {y.shape} for {X.shape[0]}.")
     if scoring not in ("balanced_accuracy", "accuracy"):
         raise InputError(f"scoring must be 'balanced_accuracy' or 'accuracy', got {scoring!r}.")
-    if cv < 2:
-        raise InputError(f"cv must be >= 2, got {cv}.")
+    check_scalar(cv, "cv", min_val=2)
     yc = None if control is None else np.asarray(control).astype(np.int64)
     tasks = [("task", y, _folds(y, cv, random_state))]
     if yc is not None:

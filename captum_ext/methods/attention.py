@@ -20,10 +20,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from captum_ext.adapters.hf import TextClassifierAdapter
-from captum_ext.errors import InputError
 from captum_ext.methods._many import BatchedTextExplainer, Prepared
 from captum_ext.methods.base import Scores
 from captum_ext.methods.registry import MethodSpec, register_method
+from captum_ext.validation import check_scalar
 
 __all__ = [
     "AttentionLastExplainer",
@@ -90,8 +90,7 @@ class _AttentionExplainer(BatchedTextExplainer):
     signed = False
 
     def __init__(self, adapter: TextClassifierAdapter, *, batch_size: int = 32, **kw: Any) -> None:
-        if batch_size < 1:
-            raise InputError(f"batch_size must be >= 1, got {batch_size}.")
+        check_scalar(batch_size, "batch_size", min_val=1)
         super().__init__(adapter, batch_size=batch_size, **kw)
         self.batch_size = batch_size
         self.texts_per_call = batch_size * 4

@@ -136,6 +136,8 @@ class TextExplainer(ABC):
             word_scores = word_scores.copy()
             word_scores[encoding.n_words_kept :] = 0.0
             extras["n_words_truncated"] = n_words - encoding.n_words_kept
+        if word_scores.size and not np.any(word_scores):
+            extras.setdefault("notes", []).append(_all_zero_note(self.name, encoding))
         settings = dict(self.settings)
         if self.stochastic:
             settings["random_state"] = random_state
@@ -157,3 +159,26 @@ class TextExplainer(ABC):
             signed=self.signed,
             extras=extras,
         )
+
+
+def _all_zero_note(method: str, encoding: TextEncoding) -> str:
+    """Why every word of a result scores exactly 0, said in the result (``extras["notes"]``)
+    rather than left for the user to read as "no word matters"."""
+    unk = set()
+    tok = getattr(encoding, "tokens", None) or []
+    for t in tok:
+        if t.upper() in ("[UNK]", "<UNK>") or t == "<unk>":
+            unk.add(t)
+    if unk:
+        why = (
+            f"the tokenizer maps words of this text to {sorted(unk)[0]} (unknown to the "
+            "model), and the method saw no effect it could attribute to them"
+        )
+    elif len(encoding.words) <= 2:
+        why = (
+            f"with {len(encoding.words)} word(s) the method found no change in the output it "
+            "could attribute (e.g. a tree surrogate with nothing to split on)"
+        )
+    else:
+        why = "the model's output did not change under the method's perturbations or gradients"
+    return f"every word scores 0 with {method}: {why}; this is not evidence that no word matters."

@@ -39,9 +39,9 @@ from torch import Tensor
 
 from captum_ext.adapters.alignment import TextEncoding
 from captum_ext.adapters.hf import Output, TextClassifierAdapter
-from captum_ext.errors import InputError
 from captum_ext.methods.base import Scores, TextExplainer
 from captum_ext.methods.registry import MethodSpec, register_method
+from captum_ext.validation import check_output, check_scalar
 
 __all__ = [
     "CaptumKernelShapExplainer",
@@ -110,10 +110,8 @@ class _CaptumSurrogateExplainer(TextExplainer):
         output: Output = "probs",
         **kw: Any,
     ) -> None:
-        if n_samples < 2:
-            raise InputError(f"n_samples must be >= 2, got {n_samples}.")
-        if output not in ("probs", "logits", "log_odds"):
-            raise InputError(f"output must be 'probs', 'logits' or 'log_odds', got {output!r}.")
+        check_scalar(n_samples, "n_samples", min_val=2)
+        check_output(output)
         super().__init__(
             adapter, n_samples=n_samples, output=output, baseline="[CLS] [PAD]... [SEP]", **kw
         )
@@ -204,10 +202,8 @@ class CaptumLimeExplainer(_CaptumSurrogateExplainer):
         output: Output = "probs",
         **kw: Any,
     ) -> None:
-        if not alpha >= 0:
-            raise InputError(f"alpha must be >= 0, got {alpha}.")
-        if not kernel_width > 0:
-            raise InputError(f"kernel_width must be > 0, got {kernel_width}.")
+        check_scalar(alpha, "alpha", min_val=0)
+        check_scalar(kernel_width, "kernel_width", min_val=0, include_boundaries="neither")
         self.alpha = float(alpha)
         self.kernel_width = float(kernel_width)
         super().__init__(

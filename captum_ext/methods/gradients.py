@@ -37,6 +37,7 @@ from captum_ext.errors import InputError
 from captum_ext.methods._many import BatchedTextExplainer, Prepared
 from captum_ext.methods.base import Scores, TextExplainer
 from captum_ext.methods.registry import MethodSpec, register_method
+from captum_ext.validation import check_output, check_scalar
 
 __all__ = [
     "InputXGradientExplainer",
@@ -46,11 +47,6 @@ __all__ = [
 ]
 
 _NORMS = ("l1", "l2")
-
-
-def _check_output(output: str) -> None:
-    if output not in ("probs", "logits", "log_odds"):
-        raise InputError(f"output must be 'probs', 'logits' or 'log_odds', got {output!r}.")
 
 
 def _reduce_norm(grads: Tensor, norm: str) -> Tensor:
@@ -105,9 +101,8 @@ class _LayerGradientExplainer(BatchedTextExplainer):
         batch_size: int = 16,
         **kw: Any,
     ) -> None:
-        _check_output(output)
-        if batch_size < 1:
-            raise InputError(f"batch_size must be >= 1, got {batch_size}.")
+        check_output(output)
+        check_scalar(batch_size, "batch_size", min_val=1)
         super().__init__(adapter, output=output, batch_size=batch_size, **kw)
         self.output = output
         self.batch_size = batch_size
@@ -277,15 +272,11 @@ class SmoothGradExplainer(TextExplainer):
         nt_samples_batch_size: int = 20,
         **kw: Any,
     ) -> None:
-        _check_output(output)
-        if nt_samples < 1:
-            raise InputError(f"nt_samples must be >= 1, got {nt_samples}.")
-        if nt_samples_batch_size < 1:
-            raise InputError(f"nt_samples_batch_size must be >= 1, got {nt_samples_batch_size}.")
-        if not noise_level >= 0:
-            raise InputError(f"noise_level must be >= 0, got {noise_level}.")
-        if stdevs is not None and not stdevs >= 0:
-            raise InputError(f"stdevs must be >= 0 (or None for noise_level), got {stdevs}.")
+        check_output(output)
+        check_scalar(nt_samples, "nt_samples", min_val=1)
+        check_scalar(nt_samples_batch_size, "nt_samples_batch_size", min_val=1)
+        check_scalar(noise_level, "noise_level", min_val=0)
+        check_scalar(stdevs, "stdevs", min_val=0, allow_none=True, hint="(None: noise_level)")
         if norm not in _NORMS:
             raise InputError(f"norm must be 'l1' or 'l2', got {norm!r}.")
         super().__init__(

@@ -10,9 +10,9 @@ from captum.attr import LayerIntegratedGradients
 
 from captum_ext.adapters.alignment import TextEncoding
 from captum_ext.adapters.hf import Output, TextClassifierAdapter
-from captum_ext.errors import InputError
 from captum_ext.methods.base import Scores, TextExplainer
 from captum_ext.methods.registry import MethodSpec, register_method
+from captum_ext.validation import check_scalar
 
 __all__ = ["IntegratedGradientsExplainer"]
 
@@ -55,8 +55,7 @@ class IntegratedGradientsExplainer(TextExplainer):
         internal_batch_size: int = 50,
         **kw: Any,
     ) -> None:
-        if n_steps < 1:
-            raise InputError(f"n_steps must be >= 1, got {n_steps}.")
+        check_scalar(n_steps, "n_steps", min_val=1)
         super().__init__(
             adapter,
             n_steps=n_steps,

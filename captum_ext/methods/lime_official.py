@@ -17,6 +17,7 @@ from captum_ext.adapters.hf import TextClassifierAdapter
 from captum_ext.errors import InputError
 from captum_ext.methods.base import Scores, TextExplainer
 from captum_ext.methods.registry import MethodSpec, register_method
+from captum_ext.validation import check_scalar
 
 __all__ = ["OfficialLimeExplainer"]
 
@@ -58,8 +59,7 @@ class OfficialLimeExplainer(TextExplainer):
         bow: bool = True,
         **kw: Any,
     ) -> None:
-        if n_samples < 2:
-            raise InputError(f"n_samples must be >= 2, got {n_samples}.")
+        check_scalar(n_samples, "n_samples", min_val=2)
         super().__init__(adapter, n_samples=n_samples, kernel_width=kernel_width, bow=bow, **kw)
         self.n_samples = n_samples
         self.kernel_width = kernel_width

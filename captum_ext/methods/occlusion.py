@@ -13,6 +13,7 @@ from captum_ext.errors import InputError
 from captum_ext.methods._many import BatchedTextExplainer, Prepared
 from captum_ext.methods.base import Scores
 from captum_ext.methods.registry import MethodSpec, register_method
+from captum_ext.validation import check_choice, check_output, check_scalar
 
 __all__ = ["OCCLUSION_MODES", "OcclusionExplainer", "occlude_word"]
 
@@ -83,12 +84,9 @@ class OcclusionExplainer(BatchedTextExplainer):
         texts_per_call: int = 32,
         **kw: Any,
     ) -> None:
-        if mode not in OCCLUSION_MODES:
-            raise InputError(f"mode must be one of {', '.join(OCCLUSION_MODES)}, got {mode!r}.")
-        if output not in ("probs", "logits", "log_odds"):
-            raise InputError(f"output must be 'probs', 'logits' or 'log_odds', got {output!r}.")
-        if texts_per_call < 1:
-            raise InputError(f"texts_per_call must be >= 1, got {texts_per_call}.")
+        check_choice(mode, "mode", OCCLUSION_MODES)
+        check_output(output)
+        check_scalar(texts_per_call, "texts_per_call", min_val=1)
         super().__init__(adapter, mode=mode, output=output, texts_per_call=texts_per_call, **kw)
         self.mode = mode
         self.output = output

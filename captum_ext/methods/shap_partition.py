@@ -8,9 +8,9 @@ import numpy as np
 
 from captum_ext.adapters.alignment import TextEncoding, words_overlapping
 from captum_ext.adapters.hf import Output, TextClassifierAdapter
-from captum_ext.errors import InputError
 from captum_ext.methods.base import Scores, TextExplainer
 from captum_ext.methods.registry import MethodSpec, register_method
+from captum_ext.validation import check_scalar
 
 __all__ = ["ShapPartitionExplainer", "shap_values_to_words"]
 
@@ -47,6 +47,8 @@ class ShapPartitionExplainer(TextExplainer):
     tokens (the [SEP] of a text pair) are never masked. The explainer calls
     the model in batches of ``batch_size`` (SHAP's default of 5 is slow). Note that the batch
     size changes which nodes Partition expands under ``max_evals``, hence its values.
+    Partition draws no random numbers (the masker's hierarchy comes from the text), so the
+    method is registered as deterministic and ``random_state`` has no effect on it.
 
     Args:
         adapter: the model wrapper.
@@ -75,8 +77,7 @@ class ShapPartitionExplainer(TextExplainer):
         output: Output = "probs",
         **kw: Any,
     ) -> None:
-        if max_evals < 2:
-            raise InputError(f"max_evals must be >= 2, got {max_evals}.")
+        check_scalar(max_evals, "max_evals", min_val=2)
         super().__init__(adapter, max_evals=max_evals, batch_size=batch_size, output=output, **kw)
         self.max_evals = max_evals
         self.batch_size = batch_size
@@ -105,7 +106,8 @@ register_method(
     MethodSpec(
         name="shap-partition",
         factory=ShapPartitionExplainer,
-        description="SHAP Partition explainer with a Text masker, batched through the adapter",
+        description="SHAP Partition explainer with a Text masker, batched through the adapter "
+        "(deterministic: no sampling, so --seed has no effect)",
         family="perturbation",
         signed=True,
         stochastic=False,

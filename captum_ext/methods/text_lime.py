@@ -9,9 +9,9 @@ import numpy as np
 from captum_ext.adapters.alignment import TextEncoding
 from captum_ext.adapters.hf import TextClassifierAdapter
 from captum_ext.attr.text_lime import TextLime
-from captum_ext.errors import InputError
 from captum_ext.methods.base import Scores, TextExplainer
 from captum_ext.methods.registry import MethodSpec, register_method
+from captum_ext.validation import check_scalar
 
 __all__ = ["TextLimeExplainer"]
 
@@ -66,8 +66,7 @@ class TextLimeExplainer(TextExplainer):
         aggregation: str = "sum",
         **lime_settings: Any,
     ) -> None:
-        if n_samples < 1:
-            raise InputError(f"n_samples must be >= 1, got {n_samples}.")
+        check_scalar(n_samples, "n_samples", min_val=1)
         if lime is None:
             lime = TextLime(adapter, interpretable_model=surrogate, **lime_settings)
         super().__init__(adapter, aggregation=aggregation, n_samples=n_samples, **lime.settings())

@@ -48,6 +48,7 @@ from typing import Literal
 import numpy as np
 
 from captum_ext.errors import InputError
+from captum_ext.validation import check_scalar
 
 __all__ = [
     "RankBy",
@@ -91,9 +92,7 @@ def _key(x: np.ndarray, by: RankBy) -> np.ndarray:
 
 
 def _check_k(k: int, n: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InputError(f"k must be an int >= 1, got {k!r}.")
-    return int(min(k, n))
+    return int(min(check_scalar(k, "k", int, min_val=1), n))
 
 
 def rankdata_average(x: ArrayLike) -> np.ndarray:
@@ -363,8 +362,7 @@ def rank_biased_overlap(a: ArrayLike, b: ArrayLike, p: float = 0.9, by: RankBy =
         0.9
     """
     x, y = _pair(a, b)
-    if not 0.0 < p < 1.0:
-        raise InputError(f"p must be in (0, 1), got {p!r}.")
+    check_scalar(p, "p", min_val=0, max_val=1, include_boundaries="neither")
     n = x.shape[0]
     if n == 0:
         return float("nan")

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from captum_ext.errors import InputError
+from captum_ext.validation import check_scalar
 
 __all__ = [
     "ERASER_BINS",
@@ -143,8 +144,7 @@ def bin_sizes(n_words: int, bins: Sequence[float] = ERASER_BINS) -> list[int]:
         >>> bin_sizes(200)
         [2, 10, 20, 40, 100]
     """
-    if n_words < 1:
-        raise InputError(f"n_words must be >= 1, got {n_words}.")
+    check_scalar(n_words, "n_words", min_val=1)
     out = []
     for q in bins:
         if not 0.0 < q <= 1.0:
@@ -164,8 +164,7 @@ def deletion_steps(n_words: int, max_steps: int = 50) -> list[int]:
         >>> deletion_steps(10, max_steps=4)
         [0, 2, 5, 8, 10]
     """
-    if max_steps < 1:
-        raise InputError(f"max_steps must be >= 1, got {max_steps}.")
+    check_scalar(max_steps, "max_steps", min_val=1)
     if n_words <= max_steps:
         return list(range(n_words + 1))
     return sorted({int(round(x)) for x in np.linspace(0, n_words, max_steps + 1)})
@@ -430,7 +429,6 @@ def random_rankings(n_words: int, n: int, random_state: int | None = None) -> li
         >>> random_rankings(4, 2, random_state=0) == random_rankings(4, 2, random_state=0)
         True
     """
-    if n < 1:
-        raise InputError(f"n must be >= 1, got {n}.")
+    check_scalar(n, "n", min_val=1)
     rng = np.random.default_rng(random_state)
     return [rng.permutation(n_words).tolist() for _ in range(n)]

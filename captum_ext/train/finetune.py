@@ -35,6 +35,7 @@ from captum_ext.train.checkpoint import (
     save_checkpoint,
     write_json_atomic,
 )
+from captum_ext.validation import check_scalar
 
 if TYPE_CHECKING:
     from captum_ext.data import TextDataset
@@ -67,6 +68,7 @@ DEFAULT_BATCH_SIZE = 32
 DEFAULT_LR = 1e-4
 DEFAULT_TEST_SIZE = 2_000
 DEFAULT_CHECKPOINT_EVERY = 100
+DEFAULT_CHECKPOINT_SECONDS = 300.0
 
 METRICS_FILE = "metrics.json"
 # the settings that change the fine-tuned weights given the same training tweets and seed
@@ -131,6 +133,7 @@ def finetune(
     num_threads: int | None = None,
     show_progress: bool = True,
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    checkpoint_seconds: float | None = DEFAULT_CHECKPOINT_SECONDS,
     restart: bool = False,
     callback: Callable[[int, float], None] | None = None,
 ) -> FinetuneResult:
@@ -201,6 +204,9 @@ def finetune(
             torch's setting. Default: None
         show_progress (bool, optional): Show tqdm progress bars. Default: True
         checkpoint_every (int, optional): Steps between training checkpoints. Default: 100
+        checkpoint_seconds (float, optional): Also checkpoint when this many seconds of
+            training passed since the last checkpoint (a short fine-tune on a slow machine is
+            resumable too); None: by steps only. Default: 300
         restart (bool, optional): Discard a checkpoint in ``out_dir`` and start afresh; also
             allows replacing a finished model there. Default: False
         callback (callable, optional): Called as ``callback(step, loss)`` after every optimizer
@@ -242,6 +248,13 @@ def finetune(
         num_threads=num_threads,
         checkpoint_every=checkpoint_every,
     )
+    check_scalar(
+        checkpoint_seconds,
+        "checkpoint_seconds",
+        min_val=0,
+        include_boundaries="neither",
+        allow_none=True,
+    )
     out = Path(out_dir).expanduser().absolute()
     _prepare_out_dir(out, restart=restart)
 
@@ -268,6 +281,7 @@ def finetune(
             precision=precision,
             show_progress=show_progress,
             checkpoint_every=checkpoint_every,
+            checkpoint_seconds=checkpoint_seconds,
             callback=callback,
             t_start=t_start,
             cpu_start=cpu_start,
@@ -297,6 +311,7 @@ def _run(
     precision: str,
     show_progress: bool,
     checkpoint_every: int,
+    checkpoint_seconds: float | None,
     callback: Callable[[int, float], None] | None,
     t_start: float,
     cpu_start: float,
@@ -409,6 +424,7 @@ def _run(
     warmup = max(1, round(warmup_ratio * total_steps)) if warmup_ratio > 0 else 0
     model.train()
     t_train = time.perf_counter()
+    t_last_checkpoint = t_train
     step = start_step
     bar = tqdm(
         total=total_steps,
@@ -437,7 +453,12 @@ def _run(
             done = step + 1
             bar.update(1)
             bar.set_postfix(loss=f"{loss_sum / done:.3f}", refresh=False)
-            if done % checkpoint_every == 0 and done < total_steps:
+            due = done % checkpoint_every == 0 or (
+                checkpoint_seconds is not None
+                and time.perf_counter() - t_last_checkpoint >= checkpoint_seconds
+            )
+            if due and done < total_steps:
+                t_last_checkpoint = time.perf_counter()
                 save_checkpoint(
                     ckpt_dir,
                     {
@@ -554,12 +575,7 @@ def validate_settings(**kw: Any) -> None:
     """Check fine-tuning settings (the keyword arguments of :func:`finetune`); raise InputError."""
 
     def positive_int(name: str, value: Any, low: int = 1, high: int | None = None) -> None:
-        ok = isinstance(value, int) and not isinstance(value, bool) and value >= low
-        if ok and high is not None:
-            ok = value <= high
-        if not ok:
-            rng = f"in [{low}, {high}]" if high is not None else f">= {low}"
-            raise InputError(f"{name} must be an int {rng}, got {value!r}.")
+        check_scalar(value, name, int, min_val=low, max_val=high)
 
     if kw["n_train"] is not None:
         positive_int("n_train", kw["n_train"])
@@ -569,13 +585,17 @@ def validate_settings(**kw: Any) -> None:
     positive_int("checkpoint_every", kw["checkpoint_every"])
     if kw["num_threads"] is not None:
         positive_int("num_threads", kw["num_threads"])
-    lr = kw["lr"]
-    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not 0 < lr < 1:
-        raise InputError(f"lr must be a float in (0, 1), e.g. 1e-4, got {lr!r}.")
-    if not 0 <= kw["warmup_ratio"] < 1:
-        raise InputError(f"warmup_ratio must be in [0, 1), got {kw['warmup_ratio']!r}.")
-    if not 0 <= kw["weight_decay"] < 1:
-        raise InputError(f"weight_decay must be in [0, 1), got {kw['weight_decay']!r}.")
+    check_scalar(
+        kw["lr"],
+        "lr",
+        float,
+        min_val=0,
+        max_val=1,
+        include_boundaries="neither",
+        hint="(e.g. 1e-4)",
+    )
+    for name in ("warmup_ratio", "weight_decay"):
+        check_scalar(kw[name], name, min_val=0, max_val=1, include_boundaries="left")
     if kw["precision"] not in ("auto", "fp32", "bf16"):
         raise InputError(f"precision must be 'auto', 'fp32' or 'bf16', got {kw['precision']!r}.")
 

@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 
 from captum_ext.errors import InputError
 from captum_ext.result import WordAttribution
+from captum_ext.validation import check_scalar
 from captum_ext.viz.html import one_text
 
 __all__ = [
@@ -166,8 +167,7 @@ def plot_word_heatmap(
     rows = one_text(attributions, "Plot one text at a time.")
     if scale not in ("row", "shared"):
         raise InputError(f"scale must be 'row' or 'shared', got {scale!r}.")
-    if max_words < 1:
-        raise InputError(f"max_words must be >= 1, got {max_words}.")
+    check_scalar(max_words, "max_words", min_val=1)
     words = rows[0].words[:max_words]
     n = len(words)
     matrix = np.vstack([np.nan_to_num(wa.scores[:n]) for wa in rows])
@@ -572,8 +572,7 @@ def plot_representer(
         raise InputError(f"scores has {s.size} values but texts has {len(texts)}: align them.")
     if labels is not None and len(labels) != len(texts):
         raise InputError(f"labels has {len(labels)} values but texts has {len(texts)}: align them.")
-    if k < 1:
-        raise InputError(f"k must be >= 1, got {k}.")
+    check_scalar(k, "k", min_val=1)
     order = np.argsort(-s, kind="stable")
     pro = [int(i) for i in order[:k] if s[i] > 0]
     opp = [int(i) for i in order[::-1][:k] if s[i] < 0]
