@@ -189,7 +189,8 @@ class TextClassifierAdapter:
 
             >>> from transformers import pipeline
             >>> from captum_ext.adapters import TextClassifierAdapter
-            >>> pipe = pipeline("text-classification", model="path/to/checkpoint")  # doctest: +SKIP
+            >>> from captum_ext.adapters.loading import default_model_dir
+            >>> pipe = pipeline("text-classification", model=str(default_model_dir()))  # doctest: +SKIP
             >>> adapter = TextClassifierAdapter.from_pipeline(pipe)  # doctest: +SKIP
             >>> adapter.labels  # doctest: +SKIP
             ('negative', 'positive')
