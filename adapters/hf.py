@@ -18,6 +18,12 @@ import torch
 from torch import Tensor, nn
 
 from captum_ext.adapters.alignment import TextEncoding, encode_text, truncate_ids
+from captum_ext.adapters.precision import (
+    autocast,
+    check_precision,
+    resolve_device,
+    resolve_precision,
+)
 from captum_ext.errors import InputError
 
 __all__ = ["TextClassifierAdapter", "validate_text"]
@@ -57,7 +63,13 @@ class TextClassifierAdapter:
         max_length (int, optional): word-pieces per text, special tokens included; longer texts
             are truncated with a warning. Default: the smaller of 128 and the model's limit.
         batch_size (int, optional): texts per forward pass. Default: 64
-        device (str or torch.device, optional): where the model runs. Default: ``"cpu"``
+        device (str or torch.device, optional): where the model runs; ``"auto"`` picks CUDA when
+            a GPU is present, else the CPU. Default: ``"auto"``
+        precision (str, optional): precision of forwards and gradients, ``"fp32"``, ``"bf16"``,
+            ``"fp16"`` (``torch.autocast``; the weights stay fp32) or ``"auto"`` (bf16 on a CPU
+            with native bf16, bf16/fp16 on CUDA, else fp32). Default: None, which is fp32 for
+            direct calls and each method family's measured default inside a method
+            (:attr:`precision` says what is in force; every result records it in its settings)
 
     Examples::
 
@@ -75,7 +87,8 @@ class TextClassifierAdapter:
         *,
         max_length: int | None = None,
         batch_size: int = 64,
-        device: str | torch.device = "cpu",
+        device: str | torch.device = "auto",
+        precision: str | None = None,
     ) -> None:
         if not getattr(tokenizer, "is_fast", False):
             raise InputError(
@@ -95,7 +108,9 @@ class TextClassifierAdapter:
             raise InputError(
                 f"max_length={max_length} exceeds the model's limit of {model_limit} word-pieces."
             )
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
+        self.precision_request = None if precision is None else check_precision(precision)
+        self._precision_scope: list[str] = []
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.max_length = int(max_length)
@@ -115,8 +130,9 @@ class TextClassifierAdapter:
         *,
         max_length: int | None = None,
         batch_size: int = 64,
-        device: str | torch.device = "cpu",
+        device: str | torch.device = "auto",
         attn_implementation: str | None = None,
+        precision: str | None = None,
     ) -> TextClassifierAdapter:
         """Load a local checkpoint directory (``None``: the fine-tuned default model).
 
@@ -125,7 +141,41 @@ class TextClassifierAdapter:
         from captum_ext.adapters.loading import load_classifier
 
         model, tokenizer = load_classifier(path, attn_implementation=attn_implementation)
-        return cls(model, tokenizer, max_length=max_length, batch_size=batch_size, device=device)
+        return cls(
+            model,
+            tokenizer,
+            max_length=max_length,
+            batch_size=batch_size,
+            device=device,
+            precision=precision,
+        )
+
+    # -- precision --------------------------------------------------------------------------
+    @property
+    def precision(self) -> str:
+        """The concrete precision (``fp32``/``bf16``/``fp16``) of the model calls made now."""
+        requested = (
+            self._precision_scope[-1] if self._precision_scope else self.precision_request or "fp32"
+        )
+        return resolve_precision(requested, self.device)
+
+    @contextlib.contextmanager
+    def using_precision(self, precision: str | None) -> Iterator[str]:
+        """Within the block, model calls run in ``precision`` (``None``: unchanged).
+
+        Yields the concrete precision in force. Methods wrap their model calls in it.
+        """
+        if precision is None:
+            yield self.precision
+            return
+        self._precision_scope.append(check_precision(precision))
+        try:
+            yield self.precision
+        finally:
+            self._precision_scope.pop()
+
+    def _autocast(self) -> contextlib.AbstractContextManager[None]:
+        return autocast(self.precision, self.device)
 
     # -- labels and targets -----------------------------------------------------------------
     @property
@@ -237,7 +287,8 @@ class TextClassifierAdapter:
             batches = tqdm(batches, total=(len(rows) + bs - 1) // bs, desc=desc, unit="batch")
         with torch.inference_mode():
             for idx, ids, mask in batches:
-                res = fn(self.model, ids, mask)
+                with self._autocast():
+                    res = fn(self.model, ids, mask)
                 arr = (
                     res.detach().float().cpu().numpy()
                     if isinstance(res, Tensor)
@@ -413,7 +464,8 @@ class TextClassifierAdapter:
                 attention_mask = torch.ones_like(input_ids)
             if attention_mask.shape[0] != input_ids.shape[0]:
                 attention_mask = attention_mask.expand(input_ids.shape[0], -1)
-            logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
+            with self._autocast():
+                logits = model(input_ids=input_ids, attention_mask=attention_mask).logits.float()
             self.n_forward_rows += int(input_ids.shape[0])
             if output == "logits":
                 return logits
@@ -471,5 +523,6 @@ class TextClassifierAdapter:
         name = getattr(self.model.config, "_name_or_path", "") or type(self.model).__name__
         return (
             f"TextClassifierAdapter(model={name!r}, labels={self.labels}, "
-            f"max_length={self.max_length}, batch_size={self.batch_size}, device={str(self.device)!r})"
+            f"max_length={self.max_length}, batch_size={self.batch_size}, device={str(self.device)!r}, "
+            f"precision={self.precision!r})"
         )

@@ -11,7 +11,7 @@ __all__ = ["add_model_args", "load_adapter", "method_list", "print_json", "read_
 
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:
-    """``--model``, ``--max-length``, ``--batch-size``, ``--device``."""
+    """``--model``, ``--max-length``, ``--batch-size``, ``--device``, ``--precision``."""
     g = parser.add_argument_group("model")
     g.add_argument(
         "--model",
@@ -24,7 +24,20 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
         "--max-length", type=int, default=None, help="word-pieces per text (default 128)"
     )
     g.add_argument("--batch-size", type=int, default=64, help="texts per forward pass (default 64)")
-    g.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    g.add_argument(
+        "--device",
+        default="auto",
+        help="torch device: auto (CUDA when a GPU is present, else cpu), cpu, cuda, cuda:1 ... "
+        "(default auto)",
+    )
+    g.add_argument(
+        "--precision",
+        choices=("fp32", "bf16", "fp16", "auto"),
+        default=None,
+        help="precision of forwards and gradients (torch.autocast): fp32, bf16, fp16 or auto "
+        "(bf16 on a CPU with native bf16, bf16/fp16 on CUDA, else fp32). Default: each method "
+        "family's measured default (see `captum-ext methods --json`), fp32 elsewhere",
+    )
 
 
 def method_list(value: str | None) -> list[str] | None:
@@ -52,6 +65,7 @@ def load_adapter(args: argparse.Namespace, *, attn_implementation: str | None = 
         batch_size=args.batch_size,
         device=args.device,
         attn_implementation=attn_implementation,
+        precision=getattr(args, "precision", None),
     )
 
 

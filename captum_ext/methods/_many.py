@@ -102,6 +102,8 @@ class BatchedTextExplainer(TextExplainer):
         results: list[WordAttribution] = []
         for start in starts:
             part = prepared[start : start + step]
-            for p, scores in zip(part, self._explain_batch(part), strict=True):
+            with self.model_precision():
+                part_scores = self._explain_batch(part)
+            for p, scores in zip(part, part_scores, strict=True):
                 results.append(self._pack(p.encoding, p.target, p.probs, scores, random_state))
         return results

@@ -64,13 +64,20 @@ class TextLimeExplainer(TextExplainer):
         show_progress: bool = False,
         name: str | None = None,
         aggregation: str = "sum",
+        precision: str | None = None,
         **lime_settings: Any,
     ) -> None:
         if n_samples < 1:
             raise InputError(f"n_samples must be >= 1, got {n_samples}.")
         if lime is None:
             lime = TextLime(adapter, interpretable_model=surrogate, **lime_settings)
-        super().__init__(adapter, aggregation=aggregation, n_samples=n_samples, **lime.settings())
+        super().__init__(
+            adapter,
+            aggregation=aggregation,
+            precision=precision,
+            n_samples=n_samples,
+            **lime.settings(),
+        )
         if name is not None:
             self.name = name
         self.lime = lime
