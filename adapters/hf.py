@@ -240,10 +240,11 @@ class TextClassifierAdapter:
     # -- the model calls --------------------------------------------------------------------
     def _pad(self, rows: Sequence[Sequence[int]]) -> tuple[Tensor, Tensor]:
         width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        # built on the host (cheap element writes), then moved to the model's device in one copy
+        ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long, device="cpu")
+        mask = torch.zeros((len(rows), width), dtype=torch.long, device="cpu")
         for i, r in enumerate(rows):
-            ids[i, : len(r)] = torch.as_tensor(r, dtype=torch.long)
+            ids[i, : len(r)] = torch.as_tensor(r, dtype=torch.long, device="cpu")
             mask[i, : len(r)] = 1
         return ids.to(self.device), mask.to(self.device)
 
