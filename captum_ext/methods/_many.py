@@ -68,10 +68,16 @@ class BatchedTextExplainer(TextExplainer):
     def _explain_batch(self, items: list[Prepared]) -> list[Scores]:
         """Scores of several prepared texts, in order."""
 
+    def _explain_batch_seeded(
+        self, items: list[Prepared], random_state: int | None
+    ) -> list[Scores]:
+        """:meth:`_explain_batch` with the seed (stochastic methods override this one)."""
+        return self._explain_batch(items)
+
     def _explain(
         self, encoding: TextEncoding, target: int, probs: np.ndarray, random_state: int | None
     ) -> Scores:
-        return self._explain_batch([Prepared(encoding, probs, target)])[0]
+        return self._explain_batch_seeded([Prepared(encoding, probs, target)], random_state)[0]
 
     def explain_many(
         self,
@@ -86,7 +92,7 @@ class BatchedTextExplainer(TextExplainer):
         Args:
             texts (list of str): the texts.
             targets (list, optional): a class index or label per text. Default: predicted classes
-            random_state (int, optional): unused (deterministic methods). Default: None
+            random_state (int, optional): the seed of stochastic methods. Default: None
             show_progress (bool, optional): show a progress bar. Default: False
 
         Returns:
@@ -103,7 +109,7 @@ class BatchedTextExplainer(TextExplainer):
         for start in starts:
             part = prepared[start : start + step]
             with self.model_precision():
-                part_scores = self._explain_batch(part)
+                part_scores = self._explain_batch_seeded(part, random_state)
             for p, scores in zip(part, part_scores, strict=True):
                 results.append(self._pack(p.encoding, p.target, p.probs, scores, random_state))
         return results

@@ -77,3 +77,26 @@ def test_ig_batch_settings_are_checked(adapter):
 def test_torch_grad_state_restored(adapter):
     make_explainer("ig", adapter, n_steps=4).explain_many(TEXTS[:2])
     assert torch.is_grad_enabled()
+
+
+@pytest.mark.parametrize("batch_size,nt_batch", [(2, 3), (8, 20)])
+def test_smoothgrad_batched_equals_noise_tunnel_per_text(adapter, batch_size, nt_batch):
+    sg = make_explainer(
+        "smoothgrad", adapter, nt_samples=5, batch_size=batch_size, nt_samples_batch_size=nt_batch
+    )
+    targets = [1, 0, 1, 1, 0]
+    batched = sg.explain_many(TEXTS, targets=targets, random_state=7)
+    for text, target, wa in zip(TEXTS, targets, batched, strict=True):
+        one = sg.explain(text, target=target, random_state=7)  # Captum NoiseTunnel(Saliency)
+        assert wa.extras["stdev"] == pytest.approx(one.extras["stdev"], rel=1e-6)
+        np.testing.assert_allclose(wa.token_scores, one.token_scores, rtol=1e-4, atol=1e-9)
+        assert wa.settings["random_state"] == 7
+
+
+def test_smoothgrad_batched_leaves_global_rng_alone(adapter):
+    sg = make_explainer("smoothgrad", adapter, nt_samples=3)
+    torch.manual_seed(0)
+    x = torch.rand(1)
+    torch.manual_seed(0)
+    sg.explain_many(TEXTS[:3], random_state=1)
+    assert torch.rand(1) == x
