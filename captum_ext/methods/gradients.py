@@ -441,6 +441,12 @@ register_method(
         signed=False,
         stochastic=True,
         source="captum",
-        defaults={**_GRADIENT_DEFAULTS, "nt_samples": 20, "noise_level": 1.0, "norm": "l1", "batch_size": 4},
+        defaults={
+            **_GRADIENT_DEFAULTS,
+            "nt_samples": 20,
+            "noise_level": 1.0,
+            "norm": "l1",
+            "batch_size": 4,
+        },
     )
 )
