@@ -140,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
                 "load_average_1m": os.getloadavg()[0],
             }
             per_method.append(row)
+            # written after every method: a run stopped by its time limit keeps what it measured
+            write_results(
+                "bench_precision",
+                {"n_tweets": len(texts), "budgets": BUDGETS, "max_dp": dps,
+                 "methods": per_method, "partial": True},
+            )  # fmt: skip
             print(
                 f"{m:18s} {q}: top-5 Jaccard {row['jaccard_top5']:.3f} (min {row['min_jaccard_top5']:.2f}), "
                 f"fp32 {t32:.1f} s, {q} {tq:.1f} s ({row['speedup']:.2f}x), "
