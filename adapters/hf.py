@@ -18,6 +18,11 @@ import torch
 from torch import Tensor, nn
 
 from captum_ext.adapters.alignment import TextEncoding, encode_text, split_pair, truncate_ids
+from captum_ext.adapters.precision import (
+    autocast,
+    check_precision,
+    resolve_precision,
+)
 from captum_ext.errors import InputError
 from captum_ext.validation import check_device, check_output, check_scalar, text_has_content
 
@@ -92,7 +97,13 @@ class TextClassifierAdapter:
         max_length (int, optional): word-pieces per text, special tokens included; longer texts
             are truncated with a warning. Default: the smaller of 128 and the model's limit.
         batch_size (int, optional): texts per forward pass. Default: 64
-        device (str or torch.device, optional): where the model runs. Default: ``"cpu"``
+        device (str or torch.device, optional): where the model runs; ``"auto"`` picks CUDA when
+            a GPU is present, else the CPU. Default: ``"auto"``
+        precision (str, optional): precision of forwards and gradients, ``"fp32"``, ``"bf16"``,
+            ``"fp16"`` (``torch.autocast``; the weights stay fp32) or ``"auto"`` (bf16 on a CPU
+            with native bf16, bf16/fp16 on CUDA, else fp32). Default: None, which is fp32 for
+            direct calls and each method family's measured default inside a method
+            (:attr:`precision` says what is in force; every result records it in its settings)
 
     Examples::
 
@@ -110,7 +121,8 @@ class TextClassifierAdapter:
         *,
         max_length: int | None = None,
         batch_size: int = 64,
-        device: str | torch.device = "cpu",
+        device: str | torch.device = "auto",
+        precision: str | None = None,
     ) -> None:
         if not getattr(tokenizer, "is_fast", False):
             raise InputError(
@@ -134,6 +146,8 @@ class TextClassifierAdapter:
                 f"max_length={max_length} exceeds the model's limit of {model_limit} word-pieces."
             )
         self.device = check_device(device)
+        self.precision_request = None if precision is None else check_precision(precision)
+        self._precision_scope: list[str] = []
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.max_length = int(max_length)
@@ -155,8 +169,9 @@ class TextClassifierAdapter:
         *,
         max_length: int | None = None,
         batch_size: int = 64,
-        device: str | torch.device = "cpu",
+        device: str | torch.device = "auto",
         attn_implementation: str | None = None,
+        precision: str | None = None,
     ) -> TextClassifierAdapter:
         """Load a local checkpoint directory (``None``: the fine-tuned default model).
 
@@ -168,7 +183,14 @@ class TextClassifierAdapter:
         model, tokenizer = load_classifier(
             path, attn_implementation=attn_implementation, device=device
         )
-        return cls(model, tokenizer, max_length=max_length, batch_size=batch_size, device=device)
+        return cls(
+            model,
+            tokenizer,
+            max_length=max_length,
+            batch_size=batch_size,
+            device=device,
+            precision=precision,
+        )
 
     @classmethod
     def from_pipeline(
@@ -212,6 +234,33 @@ class TextClassifierAdapter:
         if device is None:
             device = getattr(pipe, "device", None) or "cpu"
         return cls(model, tokenizer, max_length=max_length, batch_size=batch_size, device=device)
+
+    # -- precision --------------------------------------------------------------------------
+    @property
+    def precision(self) -> str:
+        """The concrete precision (``fp32``/``bf16``/``fp16``) of the model calls made now."""
+        requested = (
+            self._precision_scope[-1] if self._precision_scope else self.precision_request or "fp32"
+        )
+        return resolve_precision(requested, self.device)
+
+    @contextlib.contextmanager
+    def using_precision(self, precision: str | None) -> Iterator[str]:
+        """Within the block, model calls run in ``precision`` (``None``: unchanged).
+
+        Yields the concrete precision in force. Methods wrap their model calls in it.
+        """
+        if precision is None:
+            yield self.precision
+            return
+        self._precision_scope.append(check_precision(precision))
+        try:
+            yield self.precision
+        finally:
+            self._precision_scope.pop()
+
+    def _autocast(self) -> contextlib.AbstractContextManager[None]:
+        return autocast(self.precision, self.device)
 
     # -- labels and targets -----------------------------------------------------------------
     @property
@@ -304,10 +353,11 @@ class TextClassifierAdapter:
     # -- the model calls --------------------------------------------------------------------
     def _pad(self, rows: Sequence[Sequence[int]]) -> tuple[Tensor, Tensor]:
         width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        # built on the host (cheap element writes), then moved to the model's device in one copy
+        ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long, device="cpu")
+        mask = torch.zeros((len(rows), width), dtype=torch.long, device="cpu")
         for i, r in enumerate(rows):
-            ids[i, : len(r)] = torch.as_tensor(r, dtype=torch.long)
+            ids[i, : len(r)] = torch.as_tensor(r, dtype=torch.long, device="cpu")
             mask[i, : len(r)] = 1
         return ids.to(self.device), mask.to(self.device)
 
@@ -351,7 +401,8 @@ class TextClassifierAdapter:
             batches = tqdm(batches, total=(len(rows) + bs - 1) // bs, desc=desc, unit="batch")
         with torch.inference_mode():
             for idx, ids, mask in batches:
-                res = fn(self.model, ids, mask)
+                with self._autocast():
+                    res = fn(self.model, ids, mask)
                 arr = (
                     res.detach().float().cpu().numpy()
                     if isinstance(res, Tensor)
@@ -545,7 +596,8 @@ class TextClassifierAdapter:
                 attention_mask = torch.ones_like(input_ids)
             if attention_mask.shape[0] != input_ids.shape[0]:
                 attention_mask = attention_mask.expand(input_ids.shape[0], -1)
-            logits = model(**self.model_inputs(input_ids, attention_mask)).logits
+            with self._autocast():
+                logits = model(**self.model_inputs(input_ids, attention_mask)).logits.float()
             self.n_forward_rows += int(input_ids.shape[0])
             if output == "logits":
                 return logits
@@ -606,5 +658,6 @@ class TextClassifierAdapter:
         name = getattr(self.model.config, "_name_or_path", "") or type(self.model).__name__
         return (
             f"TextClassifierAdapter(model={name!r}, labels={self.labels}, "
-            f"max_length={self.max_length}, batch_size={self.batch_size}, device={str(self.device)!r})"
+            f"max_length={self.max_length}, batch_size={self.batch_size}, device={str(self.device)!r}, "
+            f"precision={self.precision!r})"
         )

@@ -169,6 +169,10 @@ def configs(adapter) -> dict[str, Any]:
         "compat-kernel-direct": TextLime.lime_compatible(adapter, sampler="kernel"),
         # the `lime` method's defaults: the adapter's words (punctuation too), positional
         "default": TextLime(adapter),
+        # the `lime` defaults with official LIME's draw distribution instead of the kernel
+        # sampler: about as many distinct rows as official LIME at equal n_samples (issue 15:
+        # the sampler's default is decided by the time to a stable top-5 of these two)
+        "default-lime-draws": TextLime(adapter, sampler="lime"),
         # the fewer-samples mode on log-odds (not squashed by a saturated model)
         "compat-kernel-logodds": TextLime.lime_compatible(
             adapter, sampler="kernel", estimator="greg", output="log_odds"
@@ -614,6 +618,11 @@ def main() -> None:
         "bounds the model's work by 2^12 distinct texts a tweet)",
     )
     parser.add_argument("--speed-tweets", type=int)
+    parser.add_argument(
+        "--stability-configs",
+        help="comma-separated configurations for the stability section (default: full "
+        "compat-kernel,compat-kernel-direct,compat-kernel-logodds; quick compat-kernel)",
+    )
     parser.add_argument("--sp-n", type=int, help="tweets of the SP-LIME acceptance run")
     parser.add_argument("--sp-samples", type=int, help="samples per SP-LIME explanation")
     parser.add_argument("--sp-sizes", help="comma-separated sizes for method=full")
@@ -651,11 +660,14 @@ def main() -> None:
     args.speed_samples = [1000, 5000] if full else [300]
     args.naive_samples = [100, 200, 400] if full else [50, 100]
     args.naive_memory_gb = 8.0
-    args.stability_configs = (
-        ["compat-kernel", "compat-kernel-direct", "compat-kernel-logodds"]
-        if full
-        else ["compat-kernel"]
-    )
+    if args.stability_configs:
+        args.stability_configs = [c for c in args.stability_configs.split(",") if c]
+    else:
+        args.stability_configs = (
+            ["compat-kernel", "compat-kernel-direct", "compat-kernel-logodds"]
+            if full
+            else ["compat-kernel"]
+        )
     args.stability_grid = (
         [50, 100, 200, 400, 800, 1600, 3200, 6400] if full else [50, 100, 200, 400]
     )

@@ -209,7 +209,8 @@ def check_seed(seed: Any, name: str = "random_state") -> int:
 
 
 def check_device(device: Any, name: str = "device") -> Any:
-    """``device`` as a :class:`torch.device` that exists on this machine.
+    """``device`` as a :class:`torch.device` that exists on this machine (``"auto"``: CUDA when
+    a GPU is present, else the CPU).
 
     Rejects names torch does not know (``bogus``), CUDA or MPS where there is none, a CUDA index
     past the last GPU and the ``meta`` device (no data), each with the fix.
@@ -218,6 +219,8 @@ def check_device(device: Any, name: str = "device") -> Any:
 
         >>> check_device("cpu")
         device(type='cpu')
+        >>> check_device("auto").type in ("cpu", "cuda")
+        True
         >>> check_device("bogus", "--device")
         Traceback (most recent call last):
         ...
@@ -225,6 +228,8 @@ def check_device(device: Any, name: str = "device") -> Any:
     """
     import torch
 
+    if isinstance(device, str) and device == "auto":  # CUDA when a GPU is present, else the CPU
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError) as exc:

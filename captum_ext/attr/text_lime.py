@@ -389,9 +389,9 @@ class TextLime(LimeBase):
 
     def _captum_perturb(self, original_input: Any, **kwargs: Any) -> Tensor:
         d = int(kwargs["num_interp_features"])  # type: ignore[arg-type]
-        n_removed = int(torch.randint(1, d + 1, (1,)).item())
-        mask = torch.ones(1, d, dtype=torch.long)
-        mask[0, torch.randperm(d)[:n_removed]] = 0
+        n_removed = int(torch.randint(1, d + 1, (1,), device="cpu").item())
+        mask = torch.ones(1, d, dtype=torch.long, device="cpu")
+        mask[0, torch.randperm(d, device="cpu")[:n_removed]] = 0
         return mask
 
     def _captum_from_interp(self, curr_sample: Tensor, original_inputs: Tensor, **kwargs: Any):

@@ -21,7 +21,8 @@ __all__ = [
 
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:
-    """``--model``, ``--max-length``, ``--batch-size``, ``--device``."""
+    """``--model``, ``--max-length``, ``--batch-size``, ``--device``, ``--precision``,
+    ``--label-map``."""
     g = parser.add_argument_group("model")
     g.add_argument(
         "--model",
@@ -34,7 +35,20 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
         "--max-length", type=int, default=None, help="word-pieces per text (default 128)"
     )
     g.add_argument("--batch-size", type=int, default=64, help="texts per forward pass (default 64)")
-    g.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    g.add_argument(
+        "--device",
+        default="auto",
+        help="torch device: auto (CUDA when a GPU is present, else cpu), cpu, cuda, cuda:1 ... "
+        "(default auto)",
+    )
+    g.add_argument(
+        "--precision",
+        choices=("fp32", "bf16", "fp16", "auto"),
+        default=None,
+        help="precision of forwards and gradients (torch.autocast): fp32, bf16, fp16 or auto "
+        "(bf16 on a CPU with native bf16, bf16/fp16 on CUDA, else fp32). Default: each method "
+        "family's measured default (see `captum-ext methods --json`), fp32 elsewhere",
+    )
     g.add_argument(
         "--label-map",
         metavar="MAP",
@@ -85,6 +99,7 @@ def load_adapter(args: argparse.Namespace, *, attn_implementation: str | None = 
         batch_size=args.batch_size,
         device=args.device,
         attn_implementation=attn_implementation,
+        precision=getattr(args, "precision", None),
     )
 
 

@@ -139,8 +139,71 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="texts shown word by word in report.html (default 100)",
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    eng = p.add_argument_group("engine")
+    eng.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process (default); ray: texts sharded across Ray actors, one model "
+        "each, writing into the same resumable --out (pip install 'captum-ext[ray]')",
+    )
+    eng.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster to join (auto, ray://HOST:10001); default: start a local Ray",
+    )
+    eng.add_argument("--workers", type=int, default=2, help="Ray actors (default 2)")
+    eng.add_argument(
+        "--threads-per-worker", type=int, default=1, help="torch threads per actor (default 1)"
+    )
+    eng.add_argument(
+        "--gpus-per-worker", type=float, default=0.0, help="GPUs per actor (default 0)"
+    )
     add_model_args(p)
     p.set_defaults(func=run)
+
+
+def _run_ray(
+    args: argparse.Namespace,
+    texts: list[str],
+    methods: list[str] | None,
+    settings: dict[str, dict[str, Any]],
+    seeds: list[int],
+) -> None:
+    """Fill --out with Ray actors; the in-process ``compare`` then finds every record there."""
+    from captum_ext.engines.ray_compare import run_compare_ray
+    from captum_ext.harness.runner import RunConfig
+    from captum_ext.methods import list_methods
+    from captum_ext.metrics.faithfulness import ERASER_BINS
+
+    config = RunConfig(  # exactly the config `compare` builds from these options
+        methods=methods or [m.name for m in list_methods()],
+        method_settings=settings,
+        random_state=int(args.seed),
+        stability_seeds=seeds,
+        stability_texts=int(args.stability_texts),
+        faithfulness=not args.no_faithfulness,
+        bins=[float(b) for b in ERASER_BINS],
+        n_random=int(args.n_random),
+        chunk_size=int(args.chunk_size),
+    )
+    run_compare_ray(
+        texts,
+        out_dir=args.out,
+        model=args.model,
+        model_name=args.model or "default",
+        config=config,
+        adapter_kwargs={
+            "max_length": args.max_length,
+            "batch_size": args.batch_size,
+            "device": args.device,
+            "precision": args.precision,
+        },
+        workers=args.workers,
+        threads_per_worker=args.threads_per_worker,
+        gpus_per_worker=args.gpus_per_worker,
+        address=args.address,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -182,6 +245,8 @@ def run(args: argparse.Namespace) -> int:
                     "--text: give one --text-pair per --text."
                 )
             texts = [join_pair(t, b) for t, b in zip(texts, args.text_pair, strict=True)]
+    if args.engine == "ray":
+        _run_ray(args, texts, methods, settings, seeds)
     adapter = load_adapter(args)
     target = resolve_target(args, adapter)
     summary = compare(

@@ -501,6 +501,7 @@ def run_compare(
                                     **base,
                                     "seconds": seconds,
                                     "batch": batch,
+                                    "precision": wa.settings.get("precision"),
                                     "result": wa.to_dict(),
                                 }
                             )
@@ -553,7 +554,7 @@ def shared_predictions(adapter: TextClassifierAdapter) -> Iterator[dict[str, int
     def predict_ids(
         rows: Sequence[Sequence[int]], *, output: Output = "probs", show_progress: bool = False
     ) -> np.ndarray:
-        keys = [(output, tuple(int(t) for t in r)) for r in rows]
+        keys = [(f"{output}@{adapter.precision}", tuple(int(t) for t in r)) for r in rows]
         new = list(dict.fromkeys(k for k in keys if k not in memo))
         counts["requested"] += len(keys)
         if new:

@@ -89,6 +89,7 @@ def exact_top_k(
     exclude: np.ndarray | None = None,
     chunk_size: int = 16384,
     query_chunk_size: int = 1024,
+    device: str | torch.device = "cpu",
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Exact ``k`` nearest (or farthest) keys of each query, in bounded memory.
 
@@ -107,6 +108,8 @@ def exact_top_k(
             (the query itself, when queries are the keys). Default: None
         chunk_size (int, optional): Key rows per chunk. Default: 16384
         query_chunk_size (int, optional): Query rows per chunk. Default: 1024
+        device (str or torch.device, optional): where the float32 chunk products and top lists
+            are computed (the model's device: a GPU scans keys there). Default: ``"cpu"``
 
     Returns:
         tuple: ``(indices, scores)``, each ``(n_queries, k)``, nearest first; scores are
@@ -134,14 +137,14 @@ def exact_top_k(
     out_idx = np.empty((len(q_all), k), dtype=np.int64)
     out_val = np.empty((len(q_all), k))
     for qs in range(0, len(q_all), query_chunk_size):
-        q = torch.from_numpy(q_all[qs : qs + query_chunk_size])
+        q = torch.from_numpy(q_all[qs : qs + query_chunk_size]).to(device)
         if metric == "cosine":
             q = _normalise(q)
         q_sq = (q * q).sum(1, keepdim=True)
-        best_val = torch.full((len(q), 0), -float("inf"))
-        best_idx = torch.zeros((len(q), 0), dtype=torch.long)
+        best_val = torch.full((len(q), 0), -float("inf"), device=q.device)
+        best_idx = torch.zeros((len(q), 0), dtype=torch.long, device=q.device)
         for ks in range(0, n_keys, chunk_size):
-            kc = torch.from_numpy(np.array(keys[ks : ks + chunk_size], dtype=np.float32))
+            kc = torch.from_numpy(np.array(keys[ks : ks + chunk_size], dtype=np.float32)).to(device)
             if metric == "cosine":
                 kc = _normalise(kc)
             scores = q @ kc.T
@@ -149,7 +152,7 @@ def exact_top_k(
                 scores = q_sq + (kc * kc).sum(1)[None, :] - 2.0 * scores  # squared distance
             scores = scores * sign
             if exclude is not None:
-                ex = torch.as_tensor(exclude[qs : qs + len(q)]) - ks
+                ex = torch.as_tensor(exclude[qs : qs + len(q)], device=q.device) - ks
                 rows = torch.nonzero((ex >= 0) & (ex < kc.shape[0])).reshape(-1)
                 scores[rows, ex[rows]] = -float("inf")
             take = min(extra, scores.shape[1])
@@ -160,10 +163,10 @@ def exact_top_k(
                 val, pos = torch.topk(best_val, extra, dim=1)
                 best_val, best_idx = val, torch.gather(best_idx, 1, pos)
         # exact float64 re-scoring of the candidates
-        cand = best_idx.numpy()
+        cand = best_idx.cpu().numpy()
         qd = np.asarray(queries[qs : qs + len(q)], dtype=np.float64)
         vals = _pair_scores(qd, keys, cand, metric)
-        vals[~np.isfinite(best_val.numpy())] = np.nan
+        vals[~np.isfinite(best_val.cpu().numpy())] = np.nan
         key = np.where(np.isnan(vals), -np.inf, sign * vals)
         order = np.lexsort((cand, -key), axis=1)[:, :k] if cand.size else cand
         out_idx[qs : qs + len(q)] = np.take_along_axis(cand, order, axis=1)
@@ -286,6 +289,11 @@ class FeatureSimilarityKNN(DataInfluence):
         )
         self._given_features = features
 
+    def _device(self) -> torch.device:
+        """Where the kNN search runs: the model's device (``"meta"`` has no data: the CPU)."""
+        device = torch.device(self.adapter.device)
+        return torch.device("cpu") if device.type == "meta" else device
+
     def fit(self) -> FeatureSimilarityKNN:
         """Compute (or load) the training features; returns ``self``."""
         self.train_features_ = _train_features(
@@ -312,7 +320,7 @@ class FeatureSimilarityKNN(DataInfluence):
             return faiss_top_k(features, keys, k, self.metric)
         return exact_top_k(
             features, keys, k, self.metric, nearest=nearest, exclude=exclude,
-            chunk_size=self.chunk_size,
+            chunk_size=self.chunk_size, device=self._device(),
         )  # fmt: skip
 
     def influence(  # type: ignore[override]
@@ -432,8 +440,9 @@ class FeatureSimilarityKNN(DataInfluence):
         for s in range(0, n, step):
             rows = np.arange(s, min(s + step, n))
             idx[rows], sim[rows] = exact_top_k(
-                feats[rows], feats, k, self.metric, exclude=rows, chunk_size=self.chunk_size
-            )
+                feats[rows], feats, k, self.metric, exclude=rows, chunk_size=self.chunk_size,
+                device=self._device(),
+            )  # fmt: skip
         labels = self.train_dataset.labels
         other = labels[idx] != labels[:, None]
         if self.metric == "euclidean":

@@ -463,7 +463,11 @@ def query_features(
         ids = inputs[0]
         mask = inputs[1] if len(inputs) > 1 else None
         feats, logits = extractor.from_ids(ids, mask)
-        lengths = mask.sum(1) if mask is not None else torch.full((len(ids),), ids.shape[1])
+        lengths = (
+            mask.sum(1)
+            if mask is not None
+            else torch.full((len(ids),), ids.shape[1], device=ids.device)
+        )
         tok = extractor.adapter.tokenizer
         texts = [
             tok.decode(r[: int(n)].tolist(), skip_special_tokens=True)

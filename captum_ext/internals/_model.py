@@ -217,7 +217,9 @@ def pooled_hidden_states(
     """
     if pooling not in ("mean", "cls"):
         raise InputError(f"pooling must be 'mean' or 'cls', got {pooling!r}.")
-    special_ids = torch.tensor(sorted(set(adapter.tokenizer.all_special_ids)), dtype=torch.long)
+    special_ids = torch.tensor(
+        sorted(set(adapter.tokenizer.all_special_ids)), dtype=torch.long, device=adapter.device
+    )
 
     def fn(model: nn.Module, ids: Tensor, mask: Tensor) -> Tensor:
         out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)

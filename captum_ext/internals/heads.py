@@ -222,7 +222,7 @@ def gradient_head_importance(
     model = adapter.model
     n_layers, n_heads = n_layers_heads(model)
     forward = adapter.forward_func(output="logits")
-    total = torch.zeros(n_layers, n_heads, dtype=torch.float64)
+    total = torch.zeros(n_layers, n_heads, dtype=torch.float64, device="cpu")
     batches = adapter.iter_batches(rows, batch_size)
     if show_progress:
         from tqdm.auto import tqdm
@@ -237,7 +237,8 @@ def gradient_head_importance(
             )
             hm.mask = gates
             logits = forward(ids, mask)
-            loss = F.cross_entropy(logits.float(), yt[torch.as_tensor(idx)], reduction="sum")
+            rows_t = torch.as_tensor(idx, device=adapter.device)
+            loss = F.cross_entropy(logits.float(), yt[rows_t], reduction="sum")
             (grad,) = torch.autograd.grad(loss, gates)
             total += grad.detach().abs().sum(dim=0).double().cpu()
     return (total / len(rows)).numpy()
@@ -318,7 +319,7 @@ def masking_head_importance(
                 gates.mask = None
                 cache = LayerPrefixCache(adapter.model, layer)
                 cache.record(lambda: adapter.map_batches(rows, _logits, batch_size=batch_size))
-            mask = torch.ones(n_layers, n_heads)
+            mask = torch.ones(n_layers, n_heads, device=adapter.device)
             mask[layer, h] = 0.0
             gates.mask = mask
             with cache.replay():
@@ -395,7 +396,7 @@ def pruning_curve(
         it = tqdm(fr, desc="pruning curve", unit="step")
     for f in it:
         k = int(round(float(f) * imp.size))
-        mask = torch.ones(n_layers, n_heads)
+        mask = torch.ones(n_layers, n_heads, device=adapter.device)
         for layer, h in order[:k]:
             mask[layer, h] = 0.0
         res = evaluate_with_mask(adapter, rows, y, mask, batch_size=batch_size)

@@ -3,6 +3,7 @@
 from captum_ext.methods.base import Scores, TextExplainer
 from captum_ext.methods.registry import (
     MethodSpec,
+    family_precision,
     get_method,
     list_methods,
     make_explainer,
@@ -13,6 +14,7 @@ __all__ = [
     "MethodSpec",
     "Scores",
     "TextExplainer",
+    "family_precision",
     "get_method",
     "list_methods",
     "make_explainer",

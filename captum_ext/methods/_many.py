@@ -78,10 +78,16 @@ class BatchedTextExplainer(TextExplainer):
     def _explain_batch(self, items: list[Prepared]) -> list[Scores]:
         """Scores of several prepared texts, in order."""
 
+    def _explain_batch_seeded(
+        self, items: list[Prepared], random_state: int | None
+    ) -> list[Scores]:
+        """:meth:`_explain_batch` with the seed (stochastic methods override this one)."""
+        return self._explain_batch(items)
+
     def _explain(
         self, encoding: TextEncoding, target: int, probs: np.ndarray, random_state: int | None
     ) -> Scores:
-        return self._explain_batch([Prepared(encoding, probs, target)])[0]
+        return self._explain_batch_seeded([Prepared(encoding, probs, target)], random_state)[0]
 
     def explain_many(
         self,
@@ -97,7 +103,7 @@ class BatchedTextExplainer(TextExplainer):
         Args:
             texts (list of str): the texts.
             targets (list, optional): a class index or label per text. Default: predicted classes
-            random_state (int, optional): unused (deterministic methods). Default: None
+            random_state (int, optional): the seed of stochastic methods. Default: None
             show_progress (bool, optional): show a progress bar. Default: False
             text_pairs (list, optional): each text's second text, or None. Default: None
 
@@ -114,6 +120,8 @@ class BatchedTextExplainer(TextExplainer):
         results: list[WordAttribution] = []
         for start in starts:
             part = prepared[start : start + step]
-            for p, scores in zip(part, self._explain_batch(part), strict=True):
+            with self.model_precision():
+                part_scores = self._explain_batch_seeded(part, random_state)
+            for p, scores in zip(part, part_scores, strict=True):
                 results.append(self._pack(p.encoding, p.target, p.probs, scores, random_state))
         return results

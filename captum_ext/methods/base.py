@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,7 +12,9 @@ import numpy as np
 
 from captum_ext.adapters.alignment import TextEncoding
 from captum_ext.adapters.hf import TextClassifierAdapter, validate_text
+from captum_ext.adapters.precision import check_precision
 from captum_ext.aggregation import aggregate_to_words, check_aggregation
+from captum_ext.methods.registry import family_precision
 from captum_ext.result import WordAttribution
 
 __all__ = ["Scores", "TextExplainer"]
@@ -41,6 +44,10 @@ class TextExplainer(ABC):
         adapter (TextClassifierAdapter): the model wrapper (the only code that calls the model).
         aggregation (str, optional): word-piece → word aggregation, ``"sum"``, ``"mean"`` or
             ``"max"``. Default: ``"sum"``
+        precision (str, optional): precision of the method's model calls, ``"fp32"``, ``"bf16"``,
+            ``"fp16"`` or ``"auto"``. Default: None: the adapter's ``precision`` if it was given,
+            else the method family's measured default (:func:`~captum_ext.methods.registry.
+            family_precision`). The concrete precision used is recorded in the result's settings.
         **settings: method settings, stored in the result.
     """
 
@@ -49,11 +56,29 @@ class TextExplainer(ABC):
     stochastic: bool = False
 
     def __init__(
-        self, adapter: TextClassifierAdapter, *, aggregation: str = "sum", **settings: Any
+        self,
+        adapter: TextClassifierAdapter,
+        *,
+        aggregation: str = "sum",
+        precision: str | None = None,
+        **settings: Any,
     ) -> None:
         self.adapter = adapter
         self.aggregation = check_aggregation(aggregation)
+        self.precision = None if precision is None else check_precision(precision)
         self.settings: dict[str, Any] = {"aggregation": aggregation, **settings}
+
+    def requested_precision(self) -> str:
+        """The precision this method asks for: its own, else the adapter's, else its family's."""
+        if self.precision is not None:
+            return self.precision
+        if self.adapter.precision_request is not None:
+            return self.adapter.precision_request
+        return family_precision(self.name)
+
+    def model_precision(self) -> contextlib.AbstractContextManager[str]:
+        """A block whose model calls run in :meth:`requested_precision` (yields the concrete one)."""
+        return self.adapter.using_precision(self.requested_precision())
 
     @abstractmethod
     def _explain(
@@ -86,7 +111,8 @@ class TextExplainer(ABC):
         encoding = self.adapter.encode(text, text_pair)
         probs = self.adapter.predict_ids([encoding.input_ids])[0]
         target_idx = self.adapter.resolve_target(target, probs)
-        scores = self._explain(encoding, target_idx, probs, random_state)
+        with self.model_precision():
+            scores = self._explain(encoding, target_idx, probs, random_state)
         return self._pack(encoding, target_idx, probs, scores, random_state)
 
     def explain_many(
@@ -139,6 +165,8 @@ class TextExplainer(ABC):
         if word_scores.size and not np.any(word_scores):
             extras.setdefault("notes", []).append(_all_zero_note(self.name, encoding))
         settings = dict(self.settings)
+        with self.model_precision() as concrete:
+            settings["precision"] = concrete
         if self.stochastic:
             settings["random_state"] = random_state
         return WordAttribution(

@@ -35,7 +35,7 @@ from captum_ext.adapters.alignment import TextEncoding
 from captum_ext.adapters.hf import Output, TextClassifierAdapter
 from captum_ext.errors import InputError
 from captum_ext.methods._many import BatchedTextExplainer, Prepared
-from captum_ext.methods.base import Scores, TextExplainer
+from captum_ext.methods.base import Scores
 from captum_ext.methods.registry import MethodSpec, register_method
 from captum_ext.validation import check_output, check_scalar
 
@@ -221,7 +221,7 @@ class InputXGradientExplainer(_LayerGradientExplainer):
         return attributions.sum(dim=-1)
 
 
-class SmoothGradExplainer(TextExplainer):
+class SmoothGradExplainer(BatchedTextExplainer):
     """SmoothGrad (Smilkov et al. 2017, https://arxiv.org/abs/1706.03825) on word embeddings.
 
     Captum's ``NoiseTunnel(Saliency)`` with ``nt_type="smoothgrad"``: the element-wise mean of
@@ -244,7 +244,13 @@ class SmoothGradExplainer(TextExplainer):
         stdevs (float, optional): absolute σ (overrides ``noise_level``). Default: None
         output (str, optional): ``"probs"``, ``"logits"`` or ``"log_odds"``. Default: ``"probs"``
         norm (str, optional): ``"l1"`` or ``"l2"`` over the embedding dimensions. Default: ``"l1"``
-        nt_samples_batch_size (int, optional): noisy copies per backward pass. Default: 20
+        nt_samples_batch_size (int, optional): noisy copies per backward pass (times
+            ``batch_size`` in ``explain_many``). Default: 20
+        batch_size (int, optional): texts per backward pass in ``explain_many``: their noisy
+            copies go through the model together in length-sorted, padded batches, each text with
+            the noise a text-by-text run draws (its own σ, the seed's normal draw of shape
+            ``(nt_samples, L, H)``), so the scores equal ``explain``'s (Captum's ``NoiseTunnel``)
+            to rounding. Default: 4
 
     Examples::
 
@@ -270,9 +276,11 @@ class SmoothGradExplainer(TextExplainer):
         output: Output = "probs",
         norm: str = "l1",
         nt_samples_batch_size: int = 20,
+        batch_size: int = 4,
         **kw: Any,
     ) -> None:
         check_output(output)
+        check_scalar(batch_size, "batch_size", min_val=1)
         check_scalar(nt_samples, "nt_samples", min_val=1)
         check_scalar(nt_samples_batch_size, "nt_samples_batch_size", min_val=1)
         check_scalar(noise_level, "noise_level", min_val=0)
@@ -287,15 +295,19 @@ class SmoothGradExplainer(TextExplainer):
             output=output,
             norm=norm,
             nt_samples_batch_size=nt_samples_batch_size,
+            batch_size=batch_size,
             **kw,
         )
+        self.batch_size = batch_size
+        self.texts_per_call = batch_size * 4
+        self._embedding_forward = embedding_forward_func(adapter, output)
         self.nt_samples = nt_samples
         self.noise_level = float(noise_level)
         self.stdevs = None if stdevs is None else float(stdevs)
         self.output = output
         self.norm = norm
         self.nt_samples_batch_size = nt_samples_batch_size
-        self._nt = NoiseTunnel(Saliency(embedding_forward_func(adapter, output)))
+        self._nt = NoiseTunnel(Saliency(self._embedding_forward))
 
     def noise_stdev(self, embeds: Tensor) -> float:
         """σ for one text's word embeddings ``(1, L, H)`` (see the class docstring)."""
@@ -327,6 +339,59 @@ class SmoothGradExplainer(TextExplainer):
             )
         token_scores = _reduce_norm(grads.detach(), self.norm)[0].cpu().numpy().astype(np.float64)
         return Scores(token_scores=token_scores, extras={"stdev": sigma})
+
+    def _explain_batch(self, items: list[Prepared]) -> list[Scores]:
+        return self._explain_batch_seeded(items, None)
+
+    def _explain_batch_seeded(
+        self, items: list[Prepared], random_state: int | None
+    ) -> list[Scores]:
+        if len(items) == 1:  # one text: Captum's NoiseTunnel itself
+            p = items[0]
+            return [self._explain(p.encoding, p.target, p.probs, random_state)]
+        rows = [p.encoding.input_ids for p in items]
+        out: list[Scores] = [Scores()] * len(rows)
+        n = self.nt_samples
+        for idx, ids, mask in self.adapter.iter_batches(rows, self.batch_size):
+            with torch.no_grad():
+                clean = self.adapter.embedding_layer(ids).detach()  # (B, W, H)
+            noisy, sigmas = [], []
+            for j, i in enumerate(idx):
+                length = len(rows[i])
+                sigma = self.noise_stdev(clean[j : j + 1, :length])
+                # the draw NoiseTunnel makes for this text alone after torch.manual_seed(seed)
+                gen = torch.Generator(device="cpu")
+                if random_state is not None:
+                    gen.manual_seed(random_state)
+                else:
+                    gen.seed()
+                std = torch.tensor(sigma, device="cpu").repeat(n, length, clean.shape[-1])
+                noise = torch.zeros((n, *clean.shape[1:]), dtype=clean.dtype, device="cpu")
+                noise[:, :length] = torch.normal(0.0, std, generator=gen)
+                noisy.append(clean[j : j + 1] + noise.to(clean.device))
+                sigmas.append(sigma)
+            embeds = torch.cat(noisy)  # (B * n, W, H): text j's copies at rows j*n ... j*n+n-1
+            row_ids = ids.repeat_interleave(n, dim=0)
+            row_mask = mask.repeat_interleave(n, dim=0)
+            row_targets = torch.tensor(
+                [items[i].target for i in idx], device=ids.device
+            ).repeat_interleave(n)
+            grads = torch.empty_like(embeds)
+            step = self.nt_samples_batch_size * len(idx)
+            for s in range(0, embeds.shape[0], step):
+                e = embeds[s : s + step].clone().requires_grad_(True)
+                with torch.enable_grad():
+                    outputs = self._embedding_forward(
+                        e, row_ids[s : s + step], row_mask[s : s + step]
+                    )
+                    picked = outputs.gather(1, row_targets[s : s + step, None]).sum()
+                    (g,) = torch.autograd.grad(picked, e)
+                grads[s : s + step] = g.detach()
+            mean_abs = grads.abs().reshape(len(idx), n, *grads.shape[1:]).mean(dim=1)
+            scores = _reduce_norm(mean_abs, self.norm).float().cpu().numpy().astype(np.float64)
+            for j, i in enumerate(idx):
+                out[i] = Scores(token_scores=scores[j, : len(rows[i])], extras={"stdev": sigmas[j]})
+        return out
 
 
 _GRADIENT_DEFAULTS = {"output": "probs"}
@@ -366,6 +431,12 @@ register_method(
         signed=False,
         stochastic=True,
         source="captum",
-        defaults={**_GRADIENT_DEFAULTS, "nt_samples": 20, "noise_level": 1.0, "norm": "l1"},
+        defaults={
+            **_GRADIENT_DEFAULTS,
+            "nt_samples": 20,
+            "noise_level": 1.0,
+            "norm": "l1",
+            "batch_size": 4,
+        },
     )
 )

@@ -14,7 +14,9 @@ from typing import Any
 from captum_ext.errors import UnknownMethodError
 
 __all__ = [
+    "FAMILY_PRECISION",
     "MethodSpec",
+    "family_precision",
     "get_method",
     "list_methods",
     "make_explainer",
@@ -34,6 +36,16 @@ _BUILTIN_MODULES: tuple[str, ...] = (
 )
 
 _REGISTRY: dict[str, MethodSpec] = {}
+
+# The precision a method family runs in when neither the method nor the adapter names one.
+# Decided by measurement (benchmarks/bench_precision.py, docs/methods.md "Precision"): a half
+# precision is a family's default only where, on 50 tweets, the top-5 words agree with fp32
+# (Jaccard >= 0.95 averaged over the family's methods and tweets) and max |Δp| <= 0.01.
+FAMILY_PRECISION: dict[str, str] = {
+    "gradient": "fp32",
+    "perturbation": "fp32",
+    "attention": "fp32",
+}
 _loaded = False
 
 
@@ -70,6 +82,7 @@ class MethodSpec:
             "stochastic": self.stochastic,
             "source": self.source,
             "defaults": dict(self.defaults),
+            "precision": FAMILY_PRECISION.get(self.family, "fp32"),
         }
 
 
@@ -112,6 +125,20 @@ def get_method(name: str) -> MethodSpec:
         raise UnknownMethodError(
             f"unknown method {name!r}: choose one of {known} (see `captum-ext methods`)."
         ) from None
+
+
+def family_precision(name: str) -> str:
+    """The default precision of method ``name``: its family's (``"fp32"`` if not registered).
+
+    Examples::
+
+        >>> from captum_ext.methods import family_precision
+        >>> family_precision("ig") in ("fp32", "bf16", "fp16", "auto")
+        True
+    """
+    _load_builtins()
+    spec = _REGISTRY.get(name)
+    return FAMILY_PRECISION.get(spec.family, "fp32") if spec is not None else "fp32"
 
 
 def make_explainer(name: str, adapter: Any, **settings: Any) -> Any:

@@ -64,12 +64,19 @@ class TextLimeExplainer(TextExplainer):
         show_progress: bool = False,
         name: str | None = None,
         aggregation: str = "sum",
+        precision: str | None = None,
         **lime_settings: Any,
     ) -> None:
         check_scalar(n_samples, "n_samples", min_val=1)
         if lime is None:
             lime = TextLime(adapter, interpretable_model=surrogate, **lime_settings)
-        super().__init__(adapter, aggregation=aggregation, n_samples=n_samples, **lime.settings())
+        super().__init__(
+            adapter,
+            aggregation=aggregation,
+            precision=precision,
+            n_samples=n_samples,
+            **lime.settings(),
+        )
         if name is not None:
             self.name = name
         self.lime = lime

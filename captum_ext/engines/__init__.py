@@ -1,0 +1,1 @@
+"""Engines that spread dataset-sized jobs over processes or machines (optional extras)."""
