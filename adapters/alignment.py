@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["TextEncoding", "encode_text", "truncate_ids", "word_boundary_cut", "words_overlapping"]
+__all__ = [
+    "TextEncoding",
+    "encode_text",
+    "token_words",
+    "truncate_ids",
+    "word_boundary_cut",
+    "words_overlapping",
+]
 
 
 @dataclass(frozen=True)
@@ -157,3 +164,40 @@ def word_boundary_cut(piece_word: Sequence[int | None], budget: int) -> int:
 def words_overlapping(spans: Sequence[tuple[int, int]], start: int, end: int) -> list[int]:
     """Indices of the words whose character span overlaps ``[start, end)``."""
     return [i for i, (s, e) in enumerate(spans) if s < end and start < e]
+
+
+def token_words(tokenizer, row: Sequence[int]) -> list[int | None]:
+    """The word of each token of a row of ids, from the word-piece markers alone (no text).
+
+    A ``##`` piece continues the previous word (WordPiece); with ``▁``/``Ġ`` markers
+    (SentencePiece, byte-level BPE) a marked piece starts one. Special tokens ([CLS], [SEP],
+    [PAD] ...) get ``None``. Words are numbered from 0 in order.
+
+    Examples::
+
+        >>> from types import SimpleNamespace
+        >>> tok = SimpleNamespace(all_special_ids=[0, 101, 102],
+        ...     convert_ids_to_tokens=lambda r: [{101: "[CLS]", 7: "tw", 8: "##eet", 9: "hi",
+        ...                                       102: "[SEP]", 0: "[PAD]"}[i] for i in r])
+        >>> token_words(tok, [101, 7, 8, 9, 102, 0])
+        [None, 0, 0, 1, None, None]
+    """
+    special = set(getattr(tokenizer, "all_special_ids", []) or [])
+    tokens = [str(t) for t in tokenizer.convert_ids_to_tokens(list(row))]
+    space_markers = any(t.startswith(("▁", "Ġ")) for t in tokens)
+    out: list[int | None] = []
+    word = -1
+    prev_special = True
+    for tid, tok in zip(row, tokens, strict=True):
+        if int(tid) in special:
+            out.append(None)
+            prev_special = True
+            continue
+        if space_markers:
+            starts = prev_special or tok.startswith(("▁", "Ġ"))
+        else:
+            starts = prev_special or not tok.startswith("##")
+        word += int(starts)
+        out.append(word)
+        prev_special = False
+    return out

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from captum_ext.adapters.alignment import TextEncoding, encode_text, truncate_ids
+from captum_ext.adapters.alignment import TextEncoding, encode_text, token_words, truncate_ids
 from captum_ext.errors import InputError
 
 __all__ = ["TextClassifierAdapter", "validate_text"]
@@ -422,6 +422,8 @@ class TextClassifierAdapter:
                 return log_probs.exp()
             return log_probs - torch.log(-torch.expm1(torch.clamp(log_probs, max=-1e-12)))
 
+        # lets TextLime(adapter.forward_func()) batch through the adapter, as TextLime(adapter)
+        forward.__dict__.update(adapter=self, output=output)
         return forward
 
     def captum_inputs(self, text: str) -> tuple[Tensor, Tensor]:
@@ -436,6 +438,31 @@ class TextClassifierAdapter:
         for tok in set(self.tokenizer.all_special_ids) - {self.pad_token_id}:
             special |= input_ids == tok
         return torch.where(special, input_ids, torch.full_like(input_ids, self.pad_token_id))
+
+    def word_feature_mask(self, input_ids: Tensor) -> Tensor:
+        """Captum ``feature_mask`` of token ids: one group per word, special tokens in group 0.
+
+        Word ``i`` (the tokenizer's words: a ``##`` piece joins the previous one) is group
+        ``i + 1``; [CLS], [SEP] and [PAD] are group 0, their own group. Give it with
+        :meth:`baselines` (which keeps the special tokens), so that switching group 0 off changes
+        nothing; :class:`~captum_ext.attr.TextLime` never perturbs nor scores special tokens.
+
+        Examples::
+
+            >>> from captum_ext.adapters import TextClassifierAdapter
+            >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
+            >>> ids, mask = adapter.captum_inputs("tweets rock")  # doctest: +SKIP
+            >>> adapter.word_feature_mask(ids)  # [CLS] t ##wee ##ts rock [SEP]  # doctest: +SKIP
+            tensor([[0, 1, 1, 1, 2, 0]])
+        """
+        ids = torch.as_tensor(input_ids)
+        if ids.dim() not in (1, 2):
+            raise InputError(
+                f"input_ids must be (seq_len,) or (batch, seq_len) token ids, got {tuple(ids.shape)}."
+            )
+        rows = ids.reshape(-1, ids.shape[-1]).tolist()
+        mask = [[0 if w is None else w + 1 for w in token_words(self.tokenizer, r)] for r in rows]
+        return torch.tensor(mask, dtype=torch.long, device=ids.device).reshape(ids.shape)
 
     # -- SHAP -------------------------------------------------------------------------------
     def shap_masker(self, **kwargs: Any):
