@@ -481,6 +481,10 @@ class TextClassifierAdapter:
         """
         import shap
 
+        from captum_ext.viz.shap_interop import fix_shap_text_colours
+
+        fix_shap_text_colours()  # shap.plots.text colours on NumPy 2 (shap <= 0.51.0)
+
         def f(texts: Any) -> np.ndarray:
             return self.predict_proba(_as_text_list(texts), output=output)
 
