@@ -472,30 +472,72 @@ class TextClassifierAdapter:
         return shap.maskers.Text(self.tokenizer, **kwargs)
 
     def shap_explainer(
-        self, *, algorithm: str = "partition", output: Output = "probs", **kwargs: Any
+        self,
+        *,
+        algorithm: str = "partition",
+        output: Output = "probs",
+        show_progress: bool = False,
+        **kwargs: Any,
     ):
         """A ``shap.Explainer`` over this model with class names as ``output_names``.
 
         Call it with a batch size larger than SHAP's default of 5, e.g.
-        ``explainer(texts, batch_size=64)``: same values here, much faster.
+        ``explainer(texts, batch_size=64)``: same values here, much faster. ``show_progress``
+        counts the texts the model evaluates (:meth:`predictor`).
         """
         import shap
 
         from captum_ext.viz.shap_interop import fix_shap_text_colours
 
         fix_shap_text_colours()  # shap.plots.text colours on NumPy 2 (shap <= 0.51.0)
-
-        def f(texts: Any) -> np.ndarray:
-            return self.predict_proba(_as_text_list(texts), output=output)
-
         return shap.Explainer(
-            f, self.shap_masker(), output_names=list(self.labels), algorithm=algorithm, **kwargs
+            self.predictor(output=output, show_progress=show_progress),
+            self.shap_masker(),
+            output_names=list(self.labels),
+            algorithm=algorithm,
+            **kwargs,
         )
+
+    def predictor(
+        self, *, output: Output = "probs", show_progress: bool = False
+    ) -> Callable[[Any], np.ndarray]:
+        """:meth:`predict_proba` as a plain function of texts: official LIME's ``classifier_fn``,
+        ``SubmodularPick``'s, SHAP's model.
+
+        With ``show_progress=True`` one progress bar (tqdm) counts the texts evaluated over all
+        calls: official LIME and ``SubmodularPick`` call it once per explained text.
+
+        Examples::
+
+            >>> from captum_ext.adapters import TextClassifierAdapter
+            >>> from lime.lime_text import LimeTextExplainer
+            >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
+            >>> exp = LimeTextExplainer().explain_instance(
+            ...     "what a lovely day", adapter.predictor(show_progress=True))  # doctest: +SKIP
+        """
+        if output not in ("probs", "logits", "log_odds"):
+            raise InputError(f"output must be 'probs', 'logits' or 'log_odds', got {output!r}.")
+        bar: Any = None
+
+        def predict(texts: Any) -> np.ndarray:
+            nonlocal bar
+            rows = _as_text_list(texts)
+            out = self.predict_proba(rows, output=output)
+            if show_progress:
+                if bar is None:
+                    from tqdm.auto import tqdm
+
+                    bar = tqdm(desc="texts evaluated", unit="text")
+                bar.update(len(rows))
+            return out
+
+        return predict
 
     # -- official LIME ----------------------------------------------------------------------
     @property
     def classifier_fn(self) -> Callable[[list[str]], np.ndarray]:
-        """``classifier_fn`` for official ``LimeTextExplainer`` and ``SubmodularPick``."""
+        """``classifier_fn`` for official ``LimeTextExplainer`` and ``SubmodularPick``
+        (:meth:`predict_proba`; ``predictor(show_progress=True)`` shows progress)."""
         return self.predict_proba
 
     def __repr__(self) -> str:
