@@ -18,7 +18,6 @@ Files written into the run directory:
 from __future__ import annotations
 
 import base64
-import html
 import json
 import math
 import os
@@ -29,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from captum_ext.harness.summary import AGREEMENT_METRICS, Summary
+from captum_ext.viz.html import escape_html as _esc
 
 __all__ = ["HEATMAP_METRICS", "faithfulness_display", "write_report"]
 
@@ -51,8 +51,6 @@ _LABELS = {
 _CORRELATIONS = {"kendall_tau", "spearman", "rank_correlation"}
 
 
-def _esc(x: Any) -> str:
-    return html.escape(str(x), quote=True)
 
 
 def _clean(value: Any) -> Any:

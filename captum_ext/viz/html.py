@@ -63,8 +63,19 @@ class HTMLFragment(str):
             f.write(html_page(self))
 
 
-def _esc(value: object) -> str:
+def escape_html(value: object) -> str:
+    """``str(value)`` escaped for HTML text and attribute values (quotes included): the one
+    escape every HTML writer of the package uses.
+
+    Examples::
+
+        >>> escape_html('<b title="x">&</b>')
+        '&lt;b title=&quot;x&quot;&gt;&amp;&lt;/b&gt;'
+    """
     return html.escape(str(value), quote=True)
+
+
+_esc = escape_html
 
 
 def score_color(score: float, scale: float, *, signed: bool = True) -> str:
