@@ -113,6 +113,25 @@ class LimeResult:
         order = np.argsort(-np.abs(self.weights), kind="stable")
         return [(self.feature_names[i], float(self.weights[i])) for i in order]
 
+    def to_frame(self) -> Any:
+        """One row per surrogate feature, by decreasing |weight|: ``feature``, ``kind``
+        (word or n-gram), ``weight`` and, when known, ``ci_low``/``ci_high``, ``importance``."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_extras()["features"]).rename(columns={"name": "feature"})
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the fit (surrogate vs model, R²) and the feature weights."""
+        from captum_ext.viz.html import escape_html, table_html
+
+        head = (
+            f"<p><b>TextLime</b> · {escape_html(self.surrogate)} surrogate on {escape_html(self.output)}"
+            f" of class {self.target} · weighted R² {self.score:.3f} · intercept "
+            f"{self.intercept:.4g} · surrogate g(x) {self.local_pred:.4g} vs model f(x) "
+            f"{self.model_pred:.4g} · {self.n_samples} samples</p>"
+        )
+        return head + table_html(self.to_frame(), title="features")
+
     def to_extras(self) -> dict[str, Any]:
         """The JSON-ready extras of a :class:`~captum_ext.result.WordAttribution`."""
         order = np.argsort(-np.abs(self.weights), kind="stable")
