@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "TextEncoding",
     "encode_text",
+    "special_token_ids",
     "token_words",
     "truncate_ids",
     "word_boundary_cut",
@@ -166,12 +167,20 @@ def words_overlapping(spans: Sequence[tuple[int, int]], start: int, end: int) ->
     return [i for i, (s, e) in enumerate(spans) if s < end and start < e]
 
 
+def special_token_ids(tokenizer) -> set[int]:
+    """Ids of the tokens that are not text: [CLS], [SEP], [PAD], [MASK] ... but not [UNK], which
+    stands for a word of the text (an emoji, a rare character)."""
+    special = set(getattr(tokenizer, "all_special_ids", []) or [])
+    unk = getattr(tokenizer, "unk_token_id", None)
+    return special - ({int(unk)} if unk is not None else set())
+
+
 def token_words(tokenizer, row: Sequence[int]) -> list[int | None]:
     """The word of each token of a row of ids, from the word-piece markers alone (no text).
 
     A ``##`` piece continues the previous word (WordPiece); with ``▁``/``Ġ`` markers
     (SentencePiece, byte-level BPE) a marked piece starts one. Special tokens ([CLS], [SEP],
-    [PAD] ...) get ``None``. Words are numbered from 0 in order.
+    [PAD] ..., not [UNK]: :func:`special_token_ids`) get ``None``. Words are numbered from 0.
 
     Examples::
 
@@ -182,7 +191,7 @@ def token_words(tokenizer, row: Sequence[int]) -> list[int | None]:
         >>> token_words(tok, [101, 7, 8, 9, 102, 0])
         [None, 0, 0, 1, None, None]
     """
-    special = set(getattr(tokenizer, "all_special_ids", []) or [])
+    special = special_token_ids(tokenizer)
     tokens = [str(t) for t in tokenizer.convert_ids_to_tokens(list(row))]
     space_markers = any(t.startswith(("▁", "Ġ")) for t in tokens)
     out: list[int | None] = []

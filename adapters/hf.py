@@ -439,11 +439,12 @@ class TextClassifierAdapter:
             special |= input_ids == tok
         return torch.where(special, input_ids, torch.full_like(input_ids, self.pad_token_id))
 
-    def word_feature_mask(self, input_ids: Tensor) -> Tensor:
+    def word_feature_mask(self, input_ids: Tensor | TextEncoding) -> Tensor:
         """Captum ``feature_mask`` of token ids: one group per word, special tokens in group 0.
 
-        Word ``i`` (the tokenizer's words: a ``##`` piece joins the previous one) is group
-        ``i + 1``; [CLS], [SEP] and [PAD] are group 0, their own group. Give it with
+        Word ``i`` (from the word-piece markers: a ``##`` piece joins the previous one; for a
+        :class:`TextEncoding`, its own word alignment) is group ``i + 1``; [CLS], [SEP] and [PAD]
+        are group 0, their own group. Give it with
         :meth:`baselines` (which keeps the special tokens), so that switching group 0 off changes
         nothing; :class:`~captum_ext.attr.TextLime` never perturbs nor scores special tokens.
 
@@ -455,6 +456,9 @@ class TextClassifierAdapter:
             >>> adapter.word_feature_mask(ids)  # [CLS] t ##wee ##ts rock [SEP]  # doctest: +SKIP
             tensor([[0, 1, 1, 1, 2, 0]])
         """
+        if isinstance(input_ids, TextEncoding):
+            words = input_ids.token_to_word
+            return torch.tensor([[0 if w is None else w + 1 for w in words]], device=self.device)
         ids = torch.as_tensor(input_ids)
         if ids.dim() not in (1, 2):
             raise InputError(
@@ -527,7 +531,7 @@ class TextClassifierAdapter:
                 if bar is None:
                     from tqdm.auto import tqdm
 
-                    bar = tqdm(desc="texts evaluated", unit="text")
+                    bar = tqdm(desc="texts evaluated", unit="text", mininterval=0, miniters=1)
                 bar.update(len(rows))
             return out
 

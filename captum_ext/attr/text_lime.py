@@ -19,7 +19,7 @@ from captum._utils.models.model import Model
 from captum.attr import LimeBase
 from torch import Tensor
 
-from captum_ext.adapters.alignment import TextEncoding, token_words
+from captum_ext.adapters.alignment import TextEncoding, special_token_ids, token_words
 from captum_ext.attr.perturbation import (
     FeatureSpace,
     Neighbourhood,
@@ -1009,7 +1009,7 @@ class TextLime(LimeBase):
             unit_of = [-1 if w is None else w for w in token_words(tok, row)]
         else:  # a plain forward function: Captum's default, each position a feature
             unit_of = list(range(len(row)))
-        special = set(getattr(tok, "all_special_ids", []) or []) if tok is not None else set()
+        special = special_token_ids(tok) if tok is not None else set()
         fixed = [
             t in special or (baseline is not None and int(baseline[i]) == t)
             for t, i in zip(row, kept, strict=True)

@@ -90,7 +90,7 @@ class _CaptumSurrogateExplainer(TextExplainer):
         # the adapter's mask has the special tokens in group 0, word i in group i + 1; Captum
         # samples every group, so here they join word 0's group instead: their baseline is
         # themselves, switching them off changes nothing, and the features are exactly the words
-        mask = (self.adapter.word_feature_mask(ids) - 1).clamp(min=0)
+        mask = (self.adapter.word_feature_mask(encoding) - 1).clamp(min=0)
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             if random_state is not None:
                 torch.manual_seed(random_state)

@@ -273,6 +273,7 @@ def test_predictor_shows_progress_over_all_calls(adapter, capsys):
     err = capsys.readouterr().err
     assert "texts evaluated" in err and "120" in err  # 3 explanations x 40 samples
     np.testing.assert_array_equal(fn(texts), adapter.predict_proba(texts))
+    assert "123" in capsys.readouterr().err  # the same bar counts on
     quiet = adapter.predictor()
     quiet(texts)
     assert "texts evaluated" not in capsys.readouterr().err

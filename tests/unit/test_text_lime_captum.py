@@ -195,3 +195,18 @@ def test_word_feature_mask_puts_special_tokens_in_their_own_group():
     assert fm[0].tolist() == expected
     assert fm[1].tolist()[0] == 0 and fm[1].tolist()[1] == 1 and set(fm[1].tolist()[2:]) == {0}
     assert adapter.word_feature_mask(enc["input_ids"][0]).shape == enc["input_ids"][0].shape
+
+
+def test_unknown_tokens_are_words_not_special_tokens():
+    """An emoji becomes [UNK]: a word of the text, grouped, perturbed and scored like any other."""
+    adapter = rule_adapter(lambda r: [0.0, 3.0 * (tokenizer().unk_token_id in r)])
+    ids, mask = adapter.captum_inputs("great 😀 day")
+    enc = adapter.encode("great 😀 day")
+    assert tokenizer().unk_token_id in ids[0].tolist()
+    fm = adapter.word_feature_mask(ids)
+    assert fm[0].tolist() == adapter.word_feature_mask(enc)[0].tolist() == [0, 1, 2, 3, 0]
+    attr = TextLime(adapter, "ols", output="logits", random_state=0).attribute(
+        ids, target=1, feature_mask=fm, n_samples=100
+    )
+    unk = ids[0].tolist().index(tokenizer().unk_token_id)
+    assert float(attr[0, unk]) == pytest.approx(3.0, abs=1e-6)
