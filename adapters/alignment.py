@@ -30,6 +30,8 @@ __all__ = [
     "split_pair",
     "encode_text",
     "find_word",
+    "special_token_ids",
+    "token_words",
     "truncate_ids",
     "word_boundary_cut",
     "words_overlapping",
@@ -367,3 +369,48 @@ def find_word(encoding: TextEncoding, word: str) -> list[tuple[int, list[int]]]:
             hits.append((w, toks or list(positions[w])))
             break
     return hits
+
+
+def special_token_ids(tokenizer) -> set[int]:
+    """Ids of the tokens that are not text: [CLS], [SEP], [PAD], [MASK] ... but not [UNK], which
+    stands for a word of the text (an emoji, a rare character)."""
+    special = set(getattr(tokenizer, "all_special_ids", []) or [])
+    unk = getattr(tokenizer, "unk_token_id", None)
+    return special - ({int(unk)} if unk is not None else set())
+
+
+def token_words(tokenizer, row: Sequence[int]) -> list[int | None]:
+    """The word of each token of a row of ids, from the word-piece markers alone (no text).
+
+    A ``##`` piece continues the previous word (WordPiece); with ``▁``/``Ġ`` markers
+    (SentencePiece, byte-level BPE) a marked piece starts one. Special tokens ([CLS], [SEP],
+    [PAD] ..., not [UNK]: :func:`special_token_ids`) get ``None``. Words are numbered from 0.
+
+    Examples::
+
+        >>> from types import SimpleNamespace
+        >>> tok = SimpleNamespace(all_special_ids=[0, 101, 102],
+        ...     convert_ids_to_tokens=lambda r: [{101: "[CLS]", 7: "tw", 8: "##eet", 9: "hi",
+        ...                                       102: "[SEP]", 0: "[PAD]"}[i] for i in r])
+        >>> token_words(tok, [101, 7, 8, 9, 102, 0])
+        [None, 0, 0, 1, None, None]
+    """
+    special = special_token_ids(tokenizer)
+    tokens = [str(t) for t in tokenizer.convert_ids_to_tokens(list(row))]
+    space_markers = any(t.startswith(("▁", "Ġ")) for t in tokens)
+    out: list[int | None] = []
+    word = -1
+    prev_special = True
+    for tid, tok in zip(row, tokens, strict=True):
+        if int(tid) in special:
+            out.append(None)
+            prev_special = True
+            continue
+        if space_markers:
+            starts = prev_special or tok.startswith(("▁", "Ġ"))
+        else:
+            starts = prev_special or not tok.startswith("##")
+        word += int(starts)
+        out.append(word)
+        prev_special = False
+    return out

@@ -17,7 +17,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from captum_ext.adapters.alignment import TextEncoding, encode_text, split_pair, truncate_ids
+from captum_ext.adapters.alignment import (
+    TextEncoding,
+    encode_text,
+    split_pair,
+    token_words,
+    truncate_ids,
+)
 from captum_ext.adapters.precision import (
     autocast,
     check_precision,
@@ -86,6 +92,27 @@ def _uses_token_types(model: nn.Module, tokenizer: Any) -> bool:
         and getattr(tokenizer, "sep_token_id", None) is not None
         and _accepts(model, "token_type_ids")
     )
+
+
+def _counting(
+    fn: Callable[[Any], np.ndarray], show_progress: bool
+) -> Callable[[Any], np.ndarray]:
+    """``fn`` with one progress bar (tqdm) counting the inputs it evaluated over all calls."""
+    if not show_progress:
+        return fn
+    bar: Any = None
+
+    def counted(inputs: Any) -> np.ndarray:
+        nonlocal bar
+        out = fn(inputs)
+        if bar is None:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(desc="texts evaluated", unit="text", mininterval=0, miniters=1)
+        bar.update(len(out))
+        return out
+
+    return counted
 
 
 class TextClassifierAdapter:
@@ -606,6 +633,8 @@ class TextClassifierAdapter:
                 return log_probs.exp()
             return log_probs - torch.log(-torch.expm1(torch.clamp(log_probs, max=-1e-12)))
 
+        # lets TextLime(adapter.forward_func()) batch through the adapter, as TextLime(adapter)
+        forward.__dict__.update(adapter=self, output=output)
         return forward
 
     def captum_inputs(self, text: str) -> tuple[Tensor, Tensor]:
@@ -621,6 +650,35 @@ class TextClassifierAdapter:
             special |= input_ids == tok
         return torch.where(special, input_ids, torch.full_like(input_ids, self.pad_token_id))
 
+    def word_feature_mask(self, input_ids: Tensor | TextEncoding) -> Tensor:
+        """Captum ``feature_mask`` of token ids: one group per word, special tokens in group 0.
+
+        Word ``i`` (from the word-piece markers: a ``##`` piece joins the previous one; for a
+        :class:`TextEncoding`, its own word alignment) is group ``i + 1``; [CLS], [SEP] and [PAD]
+        are group 0, their own group. Give it with
+        :meth:`baselines` (which keeps the special tokens), so that switching group 0 off changes
+        nothing; :class:`~captum_ext.attr.TextLime` never perturbs nor scores special tokens.
+
+        Examples::
+
+            >>> from captum_ext.adapters import TextClassifierAdapter
+            >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
+            >>> ids, mask = adapter.captum_inputs("tweets rock")  # doctest: +SKIP
+            >>> adapter.word_feature_mask(ids)  # [CLS] t ##wee ##ts rock [SEP]  # doctest: +SKIP
+            tensor([[0, 1, 1, 1, 2, 0]])
+        """
+        if isinstance(input_ids, TextEncoding):
+            words = input_ids.token_to_word
+            return torch.tensor([[0 if w is None else w + 1 for w in words]], device=self.device)
+        ids = torch.as_tensor(input_ids)
+        if ids.dim() not in (1, 2):
+            raise InputError(
+                f"input_ids must be (seq_len,) or (batch, seq_len) token ids, got {tuple(ids.shape)}."
+            )
+        rows = ids.reshape(-1, ids.shape[-1]).tolist()
+        mask = [[0 if w is None else w + 1 for w in token_words(self.tokenizer, r)] for r in rows]
+        return torch.tensor(mask, dtype=torch.long, device=ids.device).reshape(ids.shape)
+
     # -- SHAP -------------------------------------------------------------------------------
     def shap_masker(self, **kwargs: Any):
         """A ``shap.maskers.Text`` on this adapter's encoding (masks token ids in place with
@@ -630,7 +688,12 @@ class TextClassifierAdapter:
         return EncodingTextMasker(self, **kwargs)
 
     def shap_explainer(
-        self, *, algorithm: str = "partition", output: Output = "probs", **kwargs: Any
+        self,
+        *,
+        algorithm: str = "partition",
+        output: Output = "probs",
+        show_progress: bool = False,
+        **kwargs: Any,
     ):
         """A ``shap.Explainer`` over this model with class names as ``output_names``.
 
@@ -638,20 +701,55 @@ class TextClassifierAdapter:
         ``explainer(texts, batch_size=64)``: same values here, much faster. Its masker
         (``explainer.masker``) masks the adapter's token ids in place, so every kept token keeps
         its position; a text pair is explained through ``explainer.masker.register(encoding)``.
+        ``show_progress`` counts the rows the model evaluates, over all calls.
         """
         import shap
 
-        def f(rows: Any) -> np.ndarray:
+        from captum_ext.viz.shap_interop import fix_shap_text_colours
+
+        def rows_fn(rows: Any) -> np.ndarray:
             return self.predict_ids([[int(t) for t in r] for r in rows], output=output)
 
+        f = _counting(rows_fn, show_progress)
+
+        fix_shap_text_colours()  # shap.plots.text colours on NumPy 2 (shap <= 0.51.0)
         return shap.Explainer(
-            f, self.shap_masker(), output_names=list(self.labels), algorithm=algorithm, **kwargs
+            f,
+            self.shap_masker(),
+            output_names=list(self.labels),
+            algorithm=algorithm,
+            **kwargs,
         )
+
+    def predictor(
+        self, *, output: Output = "probs", show_progress: bool = False
+    ) -> Callable[[Any], np.ndarray]:
+        """:meth:`predict_proba` as a plain function of texts: official LIME's ``classifier_fn``,
+        ``SubmodularPick``'s, SHAP's model.
+
+        With ``show_progress=True`` one progress bar (tqdm) counts the texts evaluated over all
+        calls: official LIME and ``SubmodularPick`` call it once per explained text.
+
+        Examples::
+
+            >>> from captum_ext.adapters import TextClassifierAdapter
+            >>> from lime.lime_text import LimeTextExplainer
+            >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
+            >>> exp = LimeTextExplainer().explain_instance(
+            ...     "what a lovely day", adapter.predictor(show_progress=True))  # doctest: +SKIP
+        """
+        check_output(output)
+
+        def predict(texts: Any) -> np.ndarray:
+            return self.predict_proba(_as_text_list(texts), output=output)
+
+        return _counting(predict, show_progress)
 
     # -- official LIME ----------------------------------------------------------------------
     @property
     def classifier_fn(self) -> Callable[[list[str]], np.ndarray]:
-        """``classifier_fn`` for official ``LimeTextExplainer`` and ``SubmodularPick``."""
+        """``classifier_fn`` for official ``LimeTextExplainer`` and ``SubmodularPick``
+        (:meth:`predict_proba`; ``predictor(show_progress=True)`` shows progress)."""
         return self.predict_proba
 
     def __repr__(self) -> str:

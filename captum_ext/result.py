@@ -240,6 +240,37 @@ class WordAttribution:
 
         return to_visualization_record(self, **kwargs)
 
+    def to_frame(self) -> Any:
+        """One row per word: ``word``, ``start``, ``end`` (character span), ``score`` and
+        ``rank`` (1 = the most important word by |score|), as a pandas DataFrame.
+
+        Examples::
+
+            >>> import numpy as np
+            >>> wa = WordAttribution(text="good day", words=["good", "day"],
+            ...     spans=[(0, 4), (5, 8)], scores=np.array([0.3, -0.5]), target=1,
+            ...     labels=("negative", "positive"), probs=np.array([0.1, 0.9]), method="ig")
+            >>> wa.to_frame()
+               word  start  end  score  rank
+            0  good      0    4    0.3     2
+            1   day      5    8   -0.5     1
+        """
+        import pandas as pd
+
+        scores = np.asarray(self.scores, dtype=np.float64)
+        order = np.argsort(-np.abs(np.nan_to_num(scores)), kind="stable")
+        rank = np.empty(len(scores), dtype=np.int64)
+        rank[order] = np.arange(1, len(scores) + 1)
+        return pd.DataFrame(
+            {
+                "word": list(self.words),
+                "start": [int(s) for s, _ in self.spans],
+                "end": [int(e) for _, e in self.spans],
+                "score": scores,
+                "rank": rank,
+            }
+        )
+
     def to_html(self, **kwargs: Any) -> str:
         """The text with each word coloured by its score (escaped HTML fragment)."""
         from captum_ext.viz.html import attribution_html

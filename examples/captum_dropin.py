@@ -48,9 +48,17 @@ def main(out: Path) -> None:
     )
     print("LayerIntegratedGradients top words:", [w for w, _ in top])
 
-    # TextLime takes captum.attr.Lime's attribute() arguments
-    lime = TextLime(adapter, random_state=0)
-    attr = lime.attribute(ids, target=target, additional_forward_args=(mask,), n_samples=500)
+    # TextLime where captum.attr.Lime was: the same constructor and attribute() arguments
+    lime = TextLime(adapter.forward_func("probs"), random_state=0)
+    attr = lime.attribute(
+        ids,
+        baselines=adapter.baselines(ids),
+        target=target,
+        additional_forward_args=(mask,),
+        feature_mask=adapter.word_feature_mask(ids),  # special tokens in their own group
+        n_samples=500,
+        perturbations_per_eval=64,
+    )
     fit = lime.last_results_[0]
     print(f"TextLime attributions {tuple(attr.shape)}, weighted R² {fit.score:.3f}")
     print("TextLime top features:", [name for name, _ in fit.ranked_features()[:5]])

@@ -43,6 +43,7 @@ __all__ = [
     "Neighbourhood",
     "cosine_distance_to_original",
     "lime_kernel",
+    "lime_similarity",
     "lime_units",
     "sample_kernel",
     "sample_lime",
@@ -56,6 +57,34 @@ def lime_kernel(distances: np.ndarray, kernel_width: float) -> np.ndarray:
     """Official LIME's text kernel: ``sqrt(exp(-d**2 / width**2))``."""
     d = np.asarray(distances, dtype=np.float64)
     return np.sqrt(np.exp(-(d**2) / kernel_width**2))
+
+
+def lime_similarity(kernel_width: float = 25.0) -> Callable[..., float]:
+    """Official LIME's text kernel as a Captum ``similarity_func``.
+
+    ``sqrt(exp(-d² / kernel_width²))`` with ``d = 100 · cosine_distance(sample, all-ones)`` on the
+    binary interpretable sample (an empty sample has distance 100), as
+    ``LimeTextExplainer(kernel_width=25)`` weighs its samples: :func:`lime_kernel` of
+    :func:`cosine_distance_to_original`, in Captum's signature
+    ``similarity_func(original_input, perturbed_input, perturbed_interpretable_input, **kwargs)``.
+
+    Examples::
+
+        >>> import torch
+        >>> k = lime_similarity(25.0)
+        >>> round(k(None, None, torch.tensor([[1, 1, 1, 1]])), 6)
+        1.0
+        >>> round(k(None, None, torch.tensor([[1, 0, 0, 0]])), 4)  # d = 50
+        0.1353
+    """
+
+    def similarity(_original: object, _perturbed: object, interpretable: object, **_: object) -> float:
+        if hasattr(interpretable, "detach"):  # a torch tensor
+            interpretable = interpretable.detach().cpu().numpy()
+        mask = np.asarray(interpretable, dtype=np.float64).reshape(1, -1)
+        return float(lime_kernel(cosine_distance_to_original(mask), kernel_width)[0])
+
+    return similarity
 
 
 def cosine_distance_to_original(masks: np.ndarray) -> np.ndarray:
@@ -244,13 +273,21 @@ class FeatureSpace:
         cols = [masks[:, list(feats)].prod(axis=1) for feats in self.ngrams]
         return np.hstack([masks, np.stack(cols, axis=1)])
 
-    def rows(self, masks: np.ndarray, *, replace_id: int | None = None) -> list[list[int]]:
+    def rows(
+        self,
+        masks: np.ndarray,
+        *,
+        replace_id: int | None = None,
+        baseline: np.ndarray | None = None,
+    ) -> list[list[int]]:
         """Token-id rows for binary masks (no re-tokenising).
 
         Args:
             masks: ``(n, n_base)`` binary masks, 1 = feature present.
             replace_id: ``None`` removes the tokens of absent features; a token id replaces each
                 absent *word* by one such token (its other word-pieces are dropped).
+            baseline: Captum's baselines, one token id per position: every position of an
+                absent feature takes its baseline in place (rows keep their length).
         """
         masks = np.asarray(masks, dtype=bool)
         ids = self.input_ids
@@ -258,6 +295,11 @@ class FeatureSpace:
         perturbable = pos_feat >= 0
         keep = np.ones((masks.shape[0], len(ids)), dtype=bool)
         keep[:, perturbable] = masks[:, pos_feat[perturbable]]
+        if baseline is not None:
+            base = np.asarray(baseline, dtype=np.int64).reshape(-1)
+            if len(base) != len(ids):
+                raise InputError(f"baseline has {len(base)} positions, the row {len(ids)}.")
+            return np.where(keep, ids[None, :], base[None, :]).tolist()
         if replace_id is None:
             return [ids[k].tolist() for k in keep]
         first = np.zeros(len(ids), dtype=bool)

@@ -1,7 +1,12 @@
-r"""TextLime: LIME for text classifiers as a Captum attribution, over words and n-grams."""
+r"""TextLime: LIME for text classifiers as a Captum attribution, over words and n-grams.
+
+The algorithm (:class:`TextLime`) and its face in the method registry
+(:class:`TextLimeExplainer`: ``lime``, ``lime-ngram``, ``lime-tree``) live here together.
+"""
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -14,7 +19,7 @@ from captum._utils.models.model import Model
 from captum.attr import LimeBase
 from torch import Tensor
 
-from captum_ext.adapters.alignment import TextEncoding
+from captum_ext.adapters.alignment import TextEncoding, special_token_ids, token_words
 from captum_ext.attr.perturbation import (
     FeatureSpace,
     Neighbourhood,
@@ -28,13 +33,15 @@ from captum_ext.attr.perturbation import (
 )
 from captum_ext.attr.surrogates import LinearSurrogate, TreeSurrogate, make_surrogate, weighted_r2
 from captum_ext.errors import InputError
+from captum_ext.methods.base import Scores, TextExplainer
+from captum_ext.methods.registry import MethodSpec, register_method
 from captum_ext.validation import check_choice, check_output, check_scalar
 
 if TYPE_CHECKING:
     from captum_ext.adapters.hf import Output, TextClassifierAdapter
     from captum_ext.result import WordAttribution
 
-__all__ = ["LimeResult", "TextLime"]
+__all__ = ["LimeResult", "TextLime", "TextLimeExplainer"]
 
 PERTURBATIONS: tuple[str, ...] = ("remove", "mask", "unk", "pad")
 SAMPLERS: tuple[str, ...] = ("kernel", "lime")
@@ -106,6 +113,25 @@ class LimeResult:
         order = np.argsort(-np.abs(self.weights), kind="stable")
         return [(self.feature_names[i], float(self.weights[i])) for i in order]
 
+    def to_frame(self) -> Any:
+        """One row per surrogate feature, by decreasing |weight|: ``feature``, ``kind``
+        (word or n-gram), ``weight`` and, when known, ``ci_low``/``ci_high``, ``importance``."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_extras()["features"]).rename(columns={"name": "feature"})
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the fit (surrogate vs model, R²) and the feature weights."""
+        from captum_ext.viz.html import escape_html, table_html
+
+        head = (
+            f"<p><b>TextLime</b> · {escape_html(self.surrogate)} surrogate on {escape_html(self.output)}"
+            f" of class {self.target} · weighted R² {self.score:.3f} · intercept "
+            f"{self.intercept:.4g} · surrogate g(x) {self.local_pred:.4g} vs model f(x) "
+            f"{self.model_pred:.4g} · {self.n_samples} samples</p>"
+        )
+        return head + table_html(self.to_frame(), title="features")
+
     def to_extras(self) -> dict[str, Any]:
         """The JSON-ready extras of a :class:`~captum_ext.result.WordAttribution`."""
         order = np.argsort(-np.abs(self.weights), kind="stable")
@@ -172,12 +198,27 @@ class TextLime(LimeBase):
     configuration that reproduces official ``LimeTextExplainer``.
 
     Args:
-        adapter (TextClassifierAdapter): the model wrapper; the only code that calls the model.
+        forward_func (TextClassifierAdapter or Callable): Captum's ``forward_func``. The adapter,
+            or a forward function from ``adapter.forward_func(output)``, sends the perturbed texts
+            through the adapter (length-sorted, de-duplicated batches) and gives words their
+            names and special tokens their status. Any other forward function
+            ``f(input_ids, *additional_forward_args) -> (batch, classes)`` is called as Captum
+            calls it, on rows of the input's length (absent features set to ``baselines``);
+            :meth:`explain` (texts) then needs the adapter.
         interpretable_model (Model or str, optional): a Captum ``Model`` (e.g.
+            ``SkLearnLasso(alpha=0.01)``, Captum's default, or
             :class:`~captum_ext.attr.LinearSurrogate`) or a name: ``"ridge"``, ``"ols"``,
             ``"lasso"``, ``"elastic_net"``, ``"tree"`` or ``"auto"``. Default: ``"ridge"``
-        similarity_func (Callable, optional): ``f(distances) -> weights`` on numpy arrays; replaces
-            the kernel. Default: None (official LIME's kernel with ``kernel_width``)
+            (official LIME's)
+        similarity_func (Callable, optional): Captum's ``similarity_func(original_input,
+            perturbed_input, perturbed_interpretable_input, **kwargs) -> float``, called sample
+            by sample on official LIME's draws (or ``perturb_func``'s), or ``f(distances) ->
+            weights`` on numpy arrays, which replaces the kernel and keeps the sampler.
+            Default: None (official LIME's kernel with ``kernel_width``)
+        perturb_func (Callable, optional): Captum's ``perturb_func(original_input, **kwargs)``
+            returning a binary ``(1, num_interp_features)`` tensor (or a generator of them);
+            ``kwargs`` hold ``num_interp_features``, ``feature_mask`` and ``baselines``. Seeded
+            through ``torch.manual_seed(random_state)``. Default: None (``sampler``)
         kernel_width (float, optional): kernel width. Default: 25.0
         distance (str, optional): ``"cosine"`` (× 100, official) or ``"euclidean"``.
             Default: ``"cosine"``
@@ -190,8 +231,8 @@ class TextLime(LimeBase):
             occurrences removed together. Default: False
         max_ngram (int, optional): add n-gram features up to this length. Default: 1
         sampler (str, optional): ``"kernel"`` or ``"lime"``. Default: ``"kernel"``
-        output (str, optional): explain ``"probs"`` (official), ``"log_odds"`` or ``"logits"``.
-            Default: ``"probs"``
+        output (str, optional): explain ``"probs"`` (official), ``"log_odds"`` or ``"logits"``
+            (with an adapter; a forward function gives what it gives). Default: ``"probs"``
         feature_selection (str, optional): official LIME's selection for linear surrogates named
             by string: ``"none"``, ``"forward_selection"``, ``"highest_weights"``,
             ``"lasso_path"``, ``"auto"``. Default: ``"none"``
@@ -224,9 +265,10 @@ class TextLime(LimeBase):
 
     def __init__(
         self,
-        adapter: TextClassifierAdapter,
+        forward_func: TextClassifierAdapter | Callable[..., Any],
         interpretable_model: Model | str | None = None,
-        similarity_func: Callable[[np.ndarray], np.ndarray] | None = None,
+        similarity_func: Callable[..., Any] | None = None,
+        perturb_func: Callable[..., Any] | None = None,
         *,
         kernel_width: float = 25.0,
         distance: str = "cosine",
@@ -235,7 +277,7 @@ class TextLime(LimeBase):
         bow: bool = False,
         max_ngram: int = 1,
         sampler: str = "kernel",
-        output: Output = "probs",
+        output: Output | None = None,
         feature_selection: str = "none",
         num_features: int = 10,
         max_depth: int | None = 4,
@@ -244,14 +286,19 @@ class TextLime(LimeBase):
         estimator: str = "greg",
         random_state: int | None = None,
     ) -> None:
+        adapter, forward, resolved_output = _resolve_forward(forward_func, output)
         check_choice(perturbation, "perturbation", PERTURBATIONS)
         check_choice(estimator, "estimator", ESTIMATORS)
         check_choice(sampler, "sampler", SAMPLERS)
         check_choice(units, "units", UNITS)
-        check_output(output)
         check_scalar(kernel_width, "kernel_width", min_val=0, include_boundaries="neither")
         check_scalar(max_ngram, "max_ngram", min_val=1)
         check_scalar(top_k, "top_k", min_val=1)
+        if perturb_func is not None and not callable(perturb_func):
+            raise InputError(
+                "perturb_func must be Captum's perturb_func(original_input, **kwargs) -> a binary "
+                f"(1, num_interp_features) tensor, got {type(perturb_func).__name__}."
+            )
         self._distance = distance_function(distance)
         self.adapter = adapter
         self.kernel_width = float(kernel_width)
@@ -261,7 +308,7 @@ class TextLime(LimeBase):
         self.bow = bool(bow)
         self.max_ngram = int(max_ngram)
         self.sampler = sampler
-        self.output = output
+        self.output = resolved_output
         self.feature_selection = feature_selection
         self.num_features = int(num_features)
         self.max_depth = max_depth
@@ -270,6 +317,8 @@ class TextLime(LimeBase):
         self.estimator = estimator
         self.random_state = random_state
         self._kernel_override = similarity_func
+        self._similarity_form = _similarity_form(similarity_func)
+        self._perturb_override = perturb_func
         if interpretable_model is None:
             interpretable_model = "ridge"
         self.surrogate_spec = interpretable_model
@@ -283,7 +332,7 @@ class TextLime(LimeBase):
         _check_model(model_for_base)
         LimeBase.__init__(
             self,
-            adapter.forward_func(output),
+            forward,
             model_for_base,
             self._captum_similarity,
             self._captum_perturb,
@@ -292,7 +341,6 @@ class TextLime(LimeBase):
             None,
         )
         self.last_results_: list[LimeResult] = []
-
     # -- construction helpers ---------------------------------------------------------------
     @classmethod
     def lime_compatible(cls, adapter: TextClassifierAdapter, **overrides: Any) -> TextLime:
@@ -384,10 +432,15 @@ class TextLime(LimeBase):
     def _captum_similarity(
         self, original_input: Any, perturbed_input: Any, interp: Tensor, **kwargs: Any
     ) -> float:
+        if self._similarity_form == "captum":
+            assert self._kernel_override is not None
+            return float(self._kernel_override(original_input, perturbed_input, interp, **kwargs))
         mask = interp.detach().cpu().numpy().reshape(1, -1)
         return float(self._kernel(self._distance(mask))[0])
 
     def _captum_perturb(self, original_input: Any, **kwargs: Any) -> Tensor:
+        if self._perturb_override is not None:
+            return self._perturb_override(original_input, **kwargs)
         d = int(kwargs["num_interp_features"])  # type: ignore[arg-type]
         n_removed = int(torch.randint(1, d + 1, (1,), device="cpu").item())
         mask = torch.ones(1, d, dtype=torch.long, device="cpu")
@@ -397,18 +450,25 @@ class TextLime(LimeBase):
     def _captum_from_interp(self, curr_sample: Tensor, original_inputs: Tensor, **kwargs: Any):
         feature_mask = kwargs["feature_mask"]
         present = curr_sample[0][feature_mask.clamp(min=0)].bool() | (feature_mask < 0)
-        replace = self._replace_id()
-        fill = self.adapter.pad_token_id if replace is None else replace
-        return torch.where(present, original_inputs, torch.full_like(original_inputs, fill))
+        baselines = kwargs.get("baselines")
+        if baselines is None:
+            replace = self._replace_id()
+            pad = self.adapter.pad_token_id if self.adapter is not None else 0
+            baselines = pad if replace is None else replace
+        fill = torch.as_tensor(baselines, dtype=original_inputs.dtype).expand_as(original_inputs)
+        return torch.where(present, original_inputs, fill)
 
     # -- the model ---------------------------------------------------------------------------
     def _predict(
-        self, rows: list[list[int]], perturbations_per_eval: int | None, show_progress: bool
+        self, rows: list[list[int]], perturbations_per_eval: int | None, show_progress: bool,
+        call: _Call | None = None,
     ) -> np.ndarray:
+        check_scalar(perturbations_per_eval, "perturbations_per_eval", min_val=1, allow_none=True)
         adapter = self.adapter
+        if adapter is None:
+            return self._predict_forward(rows, perturbations_per_eval, show_progress, call)
         if perturbations_per_eval is None or perturbations_per_eval == adapter.batch_size:
             return adapter.predict_ids(rows, output=self.output, show_progress=show_progress)
-        check_scalar(perturbations_per_eval, "perturbations_per_eval", min_val=1)
         previous = adapter.batch_size
         adapter.batch_size = int(perturbations_per_eval)
         try:
@@ -416,12 +476,92 @@ class TextLime(LimeBase):
         finally:
             adapter.batch_size = previous
 
+    def _predict_forward(
+        self, rows: list[list[int]], size: int | None, show_progress: bool, call: _Call | None
+    ) -> np.ndarray:
+        """A plain forward function (no adapter): rows of one length, Captum's call convention."""
+        from tqdm.auto import tqdm
+
+        size = int(size or 64)
+        args = call.forward_args if call is not None else ()
+        device = call.device if call is not None else None
+        starts = range(0, len(rows), size)
+        out: list[np.ndarray] = []
+        with torch.no_grad():
+            for s in tqdm(starts, desc="TextLime", disable=not show_progress):
+                batch = torch.tensor(rows[s : s + size], dtype=torch.long, device=device)
+                res = self.forward_func(batch, *(_expand(a, len(batch)) for a in args))
+                res = torch.as_tensor(res).detach().to(torch.float64).reshape(len(batch), -1)
+                out.append(res.cpu().numpy())
+        return np.vstack(out)
+
     # -- the algorithm -----------------------------------------------------------------------
-    def _draw(self, n_base: int, n: int, rng: Any) -> Neighbourhood:
-        if self.sampler == "lime":
+    def _effective_sampler(self) -> str:
+        """``"custom"`` (Captum's ``perturb_func``), ``"lime"`` or ``"kernel"``.
+
+        The kernel sampler folds a kernel of the distance into the draws; a Captum-style
+        ``similarity_func`` (of the inputs) weighs sample by sample, on official LIME's draws.
+        """
+        if self._perturb_override is not None:
+            return "custom"
+        if self.sampler == "lime" or self._similarity_form == "captum":
+            return "lime"
+        return "kernel"
+
+    def _draw(self, n_base: int, n: int, rng: Any, call: _Call | None = None) -> Neighbourhood:
+        sampler = self._effective_sampler()
+        if sampler == "custom":
+            return self._draw_custom(n_base, n, call)
+        if sampler == "lime":
             return sample_lime(n_base, n, rng)
         return sample_kernel(n_base, n, rng, self._kernel, self._distance)
 
+    def _draw_custom(self, n_base: int, n: int, call: _Call | None) -> Neighbourhood:
+        """``n`` masks: the original (all ones), then Captum ``perturb_func`` draws."""
+        assert self._perturb_override is not None
+        original = call.original if call is not None else None
+        kwargs = {"num_interp_features": n_base, **(call.captum_kwargs if call else {})}
+        masks = [np.ones(n_base, dtype=np.int8)]
+        source: Any = None
+        while len(masks) < n:
+            if source is None or isinstance(source, Tensor):
+                source = self._perturb_override(original, **kwargs)
+                sample = source if isinstance(source, Tensor) else next(iter(source), None)
+                if not isinstance(source, Tensor):
+                    source = iter(source)
+            else:
+                sample = next(source, None)
+            if sample is None:
+                break
+            arr = np.asarray(torch.as_tensor(sample).detach().cpu()).reshape(-1)
+            if arr.size != n_base or not np.isin(arr, (0, 1)).all():
+                raise InputError(
+                    f"perturb_func must return a binary (1, {n_base}) tensor (one entry per "
+                    f"interpretable feature), got shape {tuple(torch.as_tensor(sample).shape)}."
+                )
+            masks.append(arr.astype(np.int8))
+        return Neighbourhood(np.stack(masks), np.ones(len(masks)), kernel_factor=False)
+
+    def _weights(
+        self, nb: Neighbourhood, space: FeatureSpace, call: _Call | None, rows_of: Callable
+    ) -> np.ndarray:
+        """Regression weights of a neighbourhood: its sample weights times the similarity."""
+        if nb.kernel_factor:
+            return nb.sample_weight
+        if self._similarity_form != "captum":
+            return nb.sample_weight * self._kernel(self._distance(nb.masks))
+        assert self._kernel_override is not None
+        original = call.original if call is not None else torch.as_tensor([space.input_ids])
+        kwargs = call.captum_kwargs if call is not None else {}
+        sims = []
+        for mask, row in zip(nb.masks, rows_of(nb.masks), strict=True):
+            perturbed = torch.tensor([row], dtype=original.dtype, device=original.device)
+            interp = torch.as_tensor(mask[None, :], dtype=torch.long, device=original.device)
+            sim = self._kernel_override(
+                original, perturbed, interp, num_interp_features=space.n_base, **kwargs
+            )
+            sims.append(float(torch.as_tensor(sim).reshape(-1)[0]))
+        return nb.sample_weight * np.asarray(sims, dtype=np.float64)
     def explain_space(
         self,
         space: FeatureSpace,
@@ -432,12 +572,15 @@ class TextLime(LimeBase):
         perturbations_per_eval: int | None = None,
         show_progress: bool = False,
         replace_token_id: int | None = None,
+        baseline: np.ndarray | None = None,
+        call: _Call | None = None,
     ) -> LimeResult:
         """Run LIME on one :class:`FeatureSpace` (the shared core of both entry points).
 
         ``target`` None explains the class the model predicts for the original row;
-        ``replace_token_id`` (Captum's scalar ``baselines``) replaces absent words by that token
-        instead of the ``perturbation`` setting.
+        ``replace_token_id`` replaces each absent word by that one token instead of the
+        ``perturbation`` setting; ``baseline`` (Captum's ``baselines``, one token id per position)
+        sets every position of an absent feature to its baseline, in place.
         """
         check_scalar(n_samples, "n_samples", min_val=1)
         if space.n_base == 0:
@@ -446,11 +589,38 @@ class TextLime(LimeBase):
                 "symbols): use units='words' or a gradient method such as --method ig."
             )
         seed = self.random_state if random_state is None else random_state
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.manual_seed(seed)  # a Captum perturb_func draws with torch
+            return self._explain_space(
+                space, target, n_samples, seed, perturbations_per_eval, show_progress,
+                replace_token_id, baseline, call,
+            )
+
+    def _explain_space(
+        self,
+        space: FeatureSpace,
+        target: int | None,
+        n_samples: int,
+        seed: int | None,
+        perturbations_per_eval: int | None,
+        show_progress: bool,
+        replace_token_id: int | None,
+        baseline: np.ndarray | None,
+        call: _Call | None,
+    ) -> LimeResult:
         rng: Any = (
-            np.random.RandomState(seed) if self.sampler == "lime" else np.random.default_rng(seed)
+            np.random.RandomState(seed)
+            if self._effective_sampler() == "lime"
+            else np.random.default_rng(seed)
         )
-        replace_id = self._replace_id() if replace_token_id is None else int(replace_token_id)
+        replace_id = None
+        if baseline is None:
+            replace_id = self._replace_id() if replace_token_id is None else int(replace_token_id)
         cache: dict[bytes, np.ndarray] = {}
+
+        def rows_of(masks: np.ndarray) -> list[list[int]]:
+            return space.rows(masks, replace_id=replace_id, baseline=baseline)
 
         def outputs(masks: np.ndarray) -> np.ndarray:
             uniq, inverse = np.unique(masks, axis=0, return_inverse=True)
@@ -458,9 +628,7 @@ class TextLime(LimeBase):
             missing = [i for i, k in enumerate(keys) if k not in cache]
             if missing:
                 preds = self._predict(
-                    space.rows(uniq[missing], replace_id=replace_id),
-                    perturbations_per_eval,
-                    show_progress,
+                    rows_of(uniq[missing]), perturbations_per_eval, show_progress, call
                 )
                 for i, p in zip(missing, preds, strict=True):
                     cache[keys[i]] = p
@@ -470,29 +638,29 @@ class TextLime(LimeBase):
             size = min(n_samples, max(100, 8 * space.n_features))
         else:
             size = n_samples
-        nb = self._draw(space.n_base, size, rng)
-        masks, sample_weight, kernel_in = nb.masks, nb.sample_weight, nb.kernel_factor
+        nb = self._draw(space.n_base, size, rng, call)
+        masks, w = nb.masks, self._weights(nb, space, call, rows_of)
         preds = outputs(masks)
         if target is None:
             target = int(np.argmax(preds[0]))
         while True:
-            result = self._fit(space, masks, sample_weight, kernel_in, preds, int(target), rng)
+            result = self._fit(space, masks, w, preds, int(target), rng)
             result.n_evaluations = len(cache)
             if not self.adaptive or result.top_k_separated or len(masks) >= n_samples:
                 break
             extra = min(len(masks), n_samples - len(masks))
-            more = self._draw(space.n_base, extra + 1, rng)  # row 0 (the original) not repeated
-            masks = np.vstack([masks, more.masks[1:]])
-            sample_weight = np.concatenate([sample_weight, more.sample_weight[1:]])
-            preds = np.vstack([preds, outputs(more.masks[1:])])
+            more = self._draw(space.n_base, extra + 1, rng, call)
+            more = Neighbourhood(more.masks[1:], more.sample_weight[1:], more.kernel_factor)
+            masks = np.vstack([masks, more.masks])  # row 0 (the original) not repeated
+            w = np.concatenate([w, self._weights(more, space, call, rows_of)])
+            preds = np.vstack([preds, outputs(more.masks)])
         return result
 
     def _fit(
         self,
         space: FeatureSpace,
         masks: np.ndarray,
-        sample_weight: np.ndarray,
-        kernel_in: bool,
+        w: np.ndarray,
         preds: np.ndarray,
         target: int,
         rng: Any,
@@ -502,7 +670,6 @@ class TextLime(LimeBase):
                 f"target {target} is not a class of this model (0..{preds.shape[1] - 1})."
             )
         y = preds[:, target]
-        w = sample_weight if kernel_in else sample_weight * self._kernel(self._distance(masks))
         X = space.design(masks)
         names = space.feature_names
         base: dict[str, Any] = dict(
@@ -615,6 +782,8 @@ class TextLime(LimeBase):
         """The GREG estimator needs a plain ridge/OLS on the base features (no n-grams)."""
         return (
             self.estimator == "greg"
+            and self._perturb_override is None  # the level masses are LIME's draws'
+            and self._similarity_form != "captum"
             and isinstance(model, LinearSurrogate)
             and model.method in ("ridge", "ols")
             and model.feature_selection == "none"
@@ -670,28 +839,39 @@ class TextLime(LimeBase):
     ) -> Tensor:
         r"""LIME attributions for token-id inputs, in the input's shape (Captum's ``Lime`` API).
 
-        Each example of the batch gets its own neighbourhood and surrogate. The fitted results
-        (weights, intercept, R², intervals) are kept in ``self.last_results_``.
+        The arguments are ``captum.attr.Lime.attribute``'s, with its meaning. Each example of
+        the batch gets its own neighbourhood and surrogate. The fitted results (weights,
+        intercept, R², intervals) are kept in ``self.last_results_``. Special tokens ([CLS],
+        [SEP], [PAD], with an adapter) and positions whose baseline equals the input are never
+        perturbed and score 0, whatever group of ``feature_mask`` they are in.
 
         Args:
             inputs (Tensor): token ids, shape ``(batch, seq_len)``, special tokens included.
-            baselines (int or Tensor, optional): a token id that replaces absent words (e.g. the
-                pad id), instead of the ``perturbation`` setting. Default: None
+            baselines (int or Tensor, optional): Captum's baselines: a token id, or token ids
+                shaped like the inputs (``(batch or 1, seq_len)``, e.g. ``adapter.baselines(ids)``);
+                every position of an absent feature takes its baseline, in place.
+                Default: None (with an adapter, the ``perturbation`` setting: absent words
+                removed; with a plain forward function, Captum's default 0)
             target (int, list or Tensor, optional): class per example, or one for all.
                 Default: None (the class the model predicts)
-            additional_forward_args (Tensor or tuple, optional): only an attention mask of the
-                inputs' shape; positions where it is 0 are padding and dropped. The adapter builds
-                its own masks for the perturbed rows. Default: None
-            feature_mask (Tensor, optional): the word of each position, ``(batch or 1, seq_len)``;
-                positions with the same value are one feature, negative values are never
-                perturbed. Default: None (words from the tokenizer: a ``##`` word-piece joins the
-                previous word; special tokens are not perturbed)
+            additional_forward_args (Tensor or tuple, optional): with an adapter, only an
+                attention mask of the inputs' shape (positions where it is 0 are padding and
+                dropped; the adapter builds the masks of the perturbed rows). With a plain forward
+                function, any extra arguments, passed to it after the perturbed ids as Captum
+                does (tensors of one row per example are repeated). Default: None
+            feature_mask (Tensor, optional): Captum's feature mask, ``(batch or 1, seq_len)``:
+                positions with the same value are one feature (e.g.
+                ``adapter.word_feature_mask(ids)``), negative values are never perturbed.
+                Default: None (with an adapter, the words from the tokenizer: a ``##`` word-piece
+                joins the previous word; with a plain forward function, each position)
             n_samples (int, optional): neighbourhood size (maximum with ``adaptive``).
                 Default: 1000
             perturbations_per_eval (int, optional): perturbed texts per forward pass.
-                Default: None (the adapter's ``batch_size``)
-            return_input_shape (bool, optional): attributions in the input's shape; else the
-                surrogate's weights, ``(batch, n_features)``. Default: True
+                Default: None (the adapter's ``batch_size``; 64 for a plain forward function)
+            return_input_shape (bool, optional): attributions in the input's shape; else, as
+                Captum, one coefficient per feature: ``(batch, max(feature_mask) + 1)`` with a
+                feature mask (special-token-only groups 0), otherwise the surrogate's weights
+                ``(batch, n_features)``. Default: True
             show_progress (bool, optional): show a progress bar over the model's batches.
                 Default: False
             random_state (int, optional): seed for this call. Default: the constructor's
@@ -704,36 +884,54 @@ class TextLime(LimeBase):
             >>> from captum_ext.adapters import TextClassifierAdapter
             >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
             >>> ids, mask = adapter.captum_inputs("not bad at all")  # doctest: +SKIP
-            >>> lime = TextLime(adapter, random_state=0)  # doctest: +SKIP
-            >>> attr = lime.attribute(ids, target=1, additional_forward_args=(mask,))  # doctest: +SKIP
+            >>> lime = TextLime(adapter.forward_func(), random_state=0)  # doctest: +SKIP
+            >>> attr = lime.attribute(ids, baselines=adapter.baselines(ids), target=1,
+            ...                       additional_forward_args=(mask,),
+            ...                       feature_mask=adapter.word_feature_mask(ids))  # doctest: +SKIP
             >>> attr.shape == ids.shape  # doctest: +SKIP
             True
         """
+        if isinstance(inputs, tuple):
+            raise InputError(
+                "TextLime explains one tensor of token ids: pass inputs=input_ids and the "
+                "attention mask in additional_forward_args (for several input tensors, such as "
+                "embeddings, use captum.attr.Lime)."
+            )
         if not isinstance(inputs, Tensor) or inputs.dim() != 2:
             raise InputError(
                 "inputs must be a 2-D tensor of token ids (batch, seq_len), got "
                 f"{type(inputs).__name__}{tuple(inputs.shape) if isinstance(inputs, Tensor) else ''}."
             )
-        attention = _attention_mask(additional_forward_args, inputs)
+        if inputs.is_floating_point():
+            raise InputError(
+                "inputs must be token ids (an integer tensor), got "
+                f"{inputs.dtype}: TextLime perturbs words; to perturb embeddings use "
+                "captum.attr.Lime, or captum.attr.LayerIntegratedGradients on the ids."
+            )
         bsz, seq_len = inputs.shape
+        plain = self.adapter is None
+        if plain:
+            attention = None
+            forward_args = _forward_args(additional_forward_args, bsz)
+        else:
+            attention = _attention_mask(additional_forward_args, inputs)
+            forward_args = ()
         targets = _targets(target, bsz)
         if feature_mask is not None:
+            if isinstance(feature_mask, tuple):
+                feature_mask = feature_mask[0] if len(feature_mask) == 1 else None
+                if feature_mask is None:
+                    raise InputError("feature_mask must be one tensor for one tensor of inputs.")
             feature_mask = torch.as_tensor(feature_mask)
+            if feature_mask.dim() == 1:
+                feature_mask = feature_mask[None, :]
             if feature_mask.shape[-1] != seq_len or feature_mask.dim() != 2:
                 raise InputError(
                     f"feature_mask must have shape (batch or 1, {seq_len}), got "
                     f"{tuple(feature_mask.shape)}."
                 )
-        base_id: int | None = None
-        if baselines is not None:
-            base_id = int(torch.as_tensor(baselines).reshape(-1)[0].item())
-            if torch.as_tensor(baselines).numel() > 1 and bool(
-                (torch.as_tensor(baselines) != base_id).any()
-            ):
-                raise InputError(
-                    "baselines must be one token id (a scalar) for TextLime: it replaces "
-                    "every absent word."
-                )
+        base_rows = _baseline_rows(baselines, inputs, default=0 if plain else None)
+        n_groups = int(feature_mask.max().item()) + 1 if feature_mask is not None else 0
         self.last_results_ = []
         out_rows: list[Tensor] = []
         for b in range(bsz):
@@ -742,7 +940,17 @@ class TextLime(LimeBase):
             fm = None
             if feature_mask is not None:
                 fm = feature_mask[b if feature_mask.shape[0] > 1 else 0].tolist()
-            space, kept_positions = self._space_from_ids(ids, valid, fm)
+            base = None if base_rows is None else base_rows[b if len(base_rows) > 1 else 0]
+            space, kept_positions, groups = self._space_from_ids(ids, valid, fm, base)
+            call = _Call(
+                forward_args=tuple(_row(a, b, bsz) for a in forward_args),
+                device=inputs.device,
+                original=torch.tensor([[ids[p] for p in kept_positions]], device=inputs.device),
+                captum_kwargs={
+                    "feature_mask": None if fm is None else torch.tensor([fm])[:, kept_positions],
+                    "baselines": None if base is None else torch.as_tensor(base[kept_positions]),
+                },
+            )
             result = self.explain_space(
                 space,
                 targets[b],
@@ -750,7 +958,8 @@ class TextLime(LimeBase):
                 random_state=random_state,
                 perturbations_per_eval=perturbations_per_eval,
                 show_progress=show_progress,
-                replace_token_id=base_id,
+                baseline=None if base is None else base[kept_positions],
+                call=call,
             )
             self.last_results_.append(result)
             if return_input_shape:
@@ -759,44 +968,69 @@ class TextLime(LimeBase):
                     pos = [kept_positions[p] for p in space.unit_positions[u]]
                     row[pos] = float(score)
                 out_rows.append(row)
+            elif feature_mask is not None:  # Captum's layout: one coefficient per mask value
+                coefs = torch.zeros(n_groups, dtype=torch.float32)
+                for u, score in enumerate(result.unit_scores):
+                    coefs[groups[u]] = float(score)
+                out_rows.append(coefs)
             else:
                 out_rows.append(torch.as_tensor(result.weights, dtype=torch.float32))
         if not return_input_shape and len({r.numel() for r in out_rows}) > 1:
             raise InputError(
                 "return_input_shape=False needs the same number of features in every example: "
-                "explain the texts one at a time."
+                "explain the texts one at a time, or give a feature_mask."
             )
         return torch.stack(out_rows).to(inputs.device)
 
     def _space_from_ids(
-        self, ids: list[int], valid: list[bool], feature_mask: list[int] | None
-    ) -> tuple[FeatureSpace, list[int]]:
-        """Feature space of one token row (padding dropped) and the kept positions."""
+        self,
+        ids: list[int],
+        valid: list[bool],
+        feature_mask: list[int] | None,
+        baseline: np.ndarray | None = None,
+    ) -> tuple[FeatureSpace, list[int], list[int]]:
+        """Feature space of one token row (padding dropped), the kept positions and the
+        feature-mask value of each unit.
+
+        Special tokens (with an adapter) and positions whose baseline is the input itself are
+        never perturbed, whatever their group in ``feature_mask``.
+        """
         kept = [i for i, v in enumerate(valid) if v]
         row = [ids[i] for i in kept]
-        if feature_mask is None:
-            unit_of = _default_units(self.adapter.tokenizer, row)
-        else:
+        tok = self.adapter.tokenizer if self.adapter is not None else None
+        if feature_mask is not None:
             unit_of = [int(feature_mask[i]) for i in kept]
+        elif tok is not None:
+            unit_of = [-1 if w is None else w for w in token_words(tok, row)]
+        else:  # a plain forward function: Captum's default, each position a feature
+            unit_of = list(range(len(row)))
+        special = special_token_ids(tok) if tok is not None else set()
+        fixed = [
+            t in special or (baseline is not None and int(baseline[i]) == t)
+            for t, i in zip(row, kept, strict=True)
+        ]
         order: dict[int, int] = {}
         positions: list[list[int]] = []
         for pos, u in enumerate(unit_of):
-            if u < 0:
+            if u < 0 or fixed[pos]:
                 continue
             if u not in order:
                 order[u] = len(positions)
                 positions.append([])
             positions[order[u]].append(pos)
-        tok = self.adapter.tokenizer
-        names = [
-            tok.convert_tokens_to_string(tok.convert_ids_to_tokens([row[p] for p in pos])).strip()
-            for pos in positions
-        ]
+        if tok is not None:
+            names = [
+                tok.convert_tokens_to_string(
+                    tok.convert_ids_to_tokens([row[p] for p in pos])
+                ).strip()
+                for pos in positions
+            ]
+        else:
+            names = [" ".join(str(row[p]) for p in pos) for pos in positions]
         space = FeatureSpace.from_units(
             row, names, positions, bow=self.bow, max_ngram=self.max_ngram
         )
-        return space, kept
-
+        return space, kept, list(order)
     # -- text entry points -------------------------------------------------------------------
     def space_for(self, encoding: TextEncoding) -> tuple[FeatureSpace, list[list[int]]]:
         """The feature space of an encoded text and the words each unit covers."""
@@ -876,8 +1110,12 @@ class TextLime(LimeBase):
             :class:`~captum_ext.result.WordAttribution` with ``method="lime"`` and ``extras``
             from :meth:`LimeResult.to_extras`.
         """
-        from captum_ext.methods.text_lime import TextLimeExplainer
-
+        if self.adapter is None:
+            raise InputError(
+                "explain() takes a text, which needs the adapter: TextLime(adapter) or "
+                "TextLime(adapter.forward_func()); with a plain forward function call "
+                "attribute(input_ids, ...)."
+            )
         explainer = TextLimeExplainer(
             self.adapter, lime=self, n_samples=n_samples, show_progress=show_progress
         )
@@ -943,26 +1181,243 @@ def _targets(target: Any, bsz: int) -> list[int | None]:
     return [int(t) for t in target]
 
 
-def _default_units(tokenizer: Any, row: list[int]) -> list[int]:
-    """Word of each position from the word-piece markers: a ``##`` piece continues the previous
-    word (WordPiece); with ``▁``/``Ġ`` markers (SentencePiece, byte-level BPE) a marked piece
-    starts one. Special tokens get -1 (never perturbed)."""
-    special = set(getattr(tokenizer, "all_special_ids", []) or [])
-    tokens = [str(t) for t in tokenizer.convert_ids_to_tokens(row)]
-    space_markers = any(t.startswith(("▁", "Ġ")) for t in tokens)
-    out: list[int] = []
-    word = -1
-    prev_special = True
-    for tid, tok in zip(row, tokens, strict=True):
-        if tid in special:
-            out.append(-1)
-            prev_special = True
-            continue
-        if space_markers:
-            starts = prev_special or tok.startswith(("▁", "Ġ"))
-        else:
-            starts = prev_special or not tok.startswith("##")
-        word += int(starts)
-        out.append(word)
-        prev_special = False
-    return out
+@dataclass
+class _Call:
+    """What one example of :meth:`TextLime.attribute` hands to the sampler and the model."""
+
+    forward_args: tuple[Any, ...] = ()
+    device: Any = None
+    original: Any = None
+    captum_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def _resolve_forward(first: Any, output: Any) -> tuple[Any, Callable[..., Any], str]:
+    """``(adapter or None, forward function, output)`` from TextLime's first argument."""
+    if all(hasattr(first, a) for a in ("predict_ids", "forward_func", "tokenizer")):
+        out = "probs" if output is None else output
+        check_output(out)
+        return first, first.forward_func(out), out
+    if callable(first):
+        adapter = getattr(first, "adapter", None)
+        if adapter is not None:  # adapter.forward_func(...): batched through the adapter
+            given = str(getattr(first, "output", "probs"))
+            if output is not None and output != given:
+                raise InputError(
+                    f"output={output!r} but the forward function gives {given!r}: pass "
+                    f"adapter.forward_func({output!r}), or leave output out."
+                )
+            return adapter, first, given
+        if output is not None:
+            raise InputError(
+                "output= chooses what an adapter's forward function returns; a plain forward "
+                "function is explained as it is: leave output out, or pass the adapter."
+            )
+        return None, first, "forward"
+    raise InputError(
+        "TextLime's first argument must be a TextClassifierAdapter or a forward function "
+        f"(Captum's forward_func), got {type(first).__name__}."
+    )
+
+
+def _similarity_form(func: Any) -> str | None:
+    """``"captum"`` for Captum's ``similarity_func(original, perturbed, interpretable, **kw)``,
+    ``"distances"`` for ``f(distances) -> weights``, ``None`` for LIME's kernel."""
+    if func is None:
+        return None
+    if not callable(func):
+        raise InputError(
+            "similarity_func must be Captum's similarity_func(original_input, perturbed_input, "
+            f"perturbed_interpretable_input, **kwargs) -> float, got {type(func).__name__}."
+        )
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return "captum"
+    positional = [
+        p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if any(p.kind == p.VAR_POSITIONAL for p in params) or len(positional) >= 3:
+        return "captum"
+    return "distances"
+
+
+def _baseline_rows(baselines: Any, inputs: Tensor, default: int | None) -> np.ndarray | None:
+    """Captum's ``baselines`` as one token-id row per example (or one for all), or None."""
+    if baselines is None:
+        if default is None:
+            return None
+        baselines = default
+    if isinstance(baselines, tuple):
+        if len(baselines) != 1:
+            raise InputError("baselines must be one token id or one tensor for one tensor of inputs.")
+        baselines = baselines[0]
+    base = torch.as_tensor(baselines)
+    if base.is_floating_point() and bool((base != base.round()).any()):
+        raise InputError(
+            "baselines must be token ids (e.g. adapter.baselines(ids) or the pad id), got "
+            "non-integer values: TextLime perturbs token ids."
+        )
+    bsz, seq_len = inputs.shape
+    if base.numel() == 1:
+        return np.full((1, seq_len), int(base.reshape(-1)[0].item()), dtype=np.int64)
+    if base.dim() == 1:
+        base = base[None, :]
+    if base.dim() != 2 or base.shape[-1] != seq_len or base.shape[0] not in (1, bsz):
+        raise InputError(
+            f"baselines must be a token id or token ids shaped like the inputs ((batch or 1, "
+            f"{seq_len}), e.g. adapter.baselines(ids)), got shape {tuple(base.shape)}."
+        )
+    return base.detach().cpu().numpy().astype(np.int64)
+
+
+def _forward_args(additional_forward_args: Any, bsz: int) -> tuple[Any, ...]:
+    if additional_forward_args is None:
+        return ()
+    if isinstance(additional_forward_args, tuple):
+        return additional_forward_args
+    return (additional_forward_args,)
+
+
+def _row(arg: Any, b: int, bsz: int) -> Any:
+    """Example ``b`` of a batched forward argument (tensors with one row per example)."""
+    if isinstance(arg, Tensor) and arg.dim() > 0 and arg.shape[0] == bsz and bsz > 1:
+        return arg[b : b + 1]
+    return arg
+
+
+def _expand(arg: Any, n: int) -> Any:
+    """A one-row tensor repeated for ``n`` perturbed rows (Captum expands them the same way)."""
+    if isinstance(arg, Tensor) and arg.dim() > 0 and arg.shape[0] == 1 and n > 1:
+        return arg.expand(n, *arg.shape[1:])
+    return arg
+
+
+# -- the registry face: lime, lime-ngram, lime-tree ------------------------------------------
+
+
+class TextLimeExplainer(TextExplainer):
+    """:class:`~captum_ext.attr.TextLime` behind the shared explainer interface.
+
+    Word scores are LIME's weights (each word carries its feature's weight plus an equal share of
+    the n-grams it belongs to); ``extras`` hold everything LIME knows: ``lime_weights`` (every
+    feature by decreasing |weight|), ``ngram_weights``, ``features`` (with approximate 95%
+    intervals for linear surrogates, importances for trees), ``intercept``, ``local_pred`` (the
+    surrogate at the original text) vs ``model_pred`` (the model), ``score`` (weighted R²),
+    ``surrogate`` (the one used; with ``surrogate="auto"`` also ``surrogate_fidelity``, the
+    held-out R² of every candidate), ``n_samples``, ``n_evaluations`` and, for trees,
+    ``tree_text`` and ``decision_path``.
+
+    Args:
+        adapter: the model wrapper.
+        n_samples (int, optional): neighbourhood size. Default: 1000
+        surrogate (str, optional): ``"ridge"``, ``"ols"``, ``"lasso"``, ``"elastic_net"``,
+            ``"tree"`` or ``"auto"``. Default: ``"ridge"``
+        lime (TextLime, optional): a configured TextLime to use as is (other TextLime settings
+            are then ignored). Default: None
+        show_progress (bool, optional): progress bar over the model's batches. Default: False
+        **lime_settings: any other :class:`~captum_ext.attr.TextLime` argument (``max_ngram``,
+            ``bow``, ``units``, ``perturbation``, ``sampler``, ``output``, ``kernel_width``,
+            ``adaptive``, ``feature_selection``, ``num_features``, ``max_depth`` ...).
+
+    Examples::
+
+        >>> from captum_ext.adapters import TextClassifierAdapter
+        >>> from captum_ext.methods import make_explainer
+        >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
+        >>> lime = make_explainer("lime-ngram", adapter)  # doctest: +SKIP
+        >>> wa = lime.explain("not bad at all", random_state=0)  # doctest: +SKIP
+        >>> wa.extras["ngram_weights"][0][0]  # the strongest n-gram  # doctest: +SKIP
+        'not bad'
+    """
+
+    name = "lime"
+    stochastic = True
+
+    def __init__(
+        self,
+        adapter: TextClassifierAdapter,
+        *,
+        n_samples: int = 1000,
+        surrogate: str = "ridge",
+        lime: TextLime | None = None,
+        show_progress: bool = False,
+        name: str | None = None,
+        aggregation: str = "sum",
+        precision: str | None = None,
+        **lime_settings: Any,
+    ) -> None:
+        check_scalar(n_samples, "n_samples", min_val=1)
+        if lime is None:
+            lime = TextLime(adapter, interpretable_model=surrogate, **lime_settings)
+        elif lime.adapter is None:
+            raise InputError("lime must be a TextLime built on the adapter: TextLime(adapter, ...).")
+        super().__init__(
+            adapter,
+            aggregation=aggregation,
+            precision=precision,
+            n_samples=n_samples,
+            **lime.settings(),
+        )
+        if name is not None:
+            self.name = name
+        self.lime = lime
+        self.n_samples = int(n_samples)
+        self.show_progress = show_progress
+
+    def _explain(
+        self, encoding: TextEncoding, target: int, probs: np.ndarray, random_state: int | None
+    ) -> Scores:
+        result, word_scores = self.lime.explain_encoding(
+            encoding,
+            target,
+            n_samples=self.n_samples,
+            random_state=random_state,
+            show_progress=self.show_progress,
+        )
+        return Scores(word_scores=word_scores, extras=result.to_extras())
+
+
+def _factory(name: str, **fixed: Any):
+    def make(adapter: TextClassifierAdapter, **settings: Any) -> TextLimeExplainer:
+        return TextLimeExplainer(adapter, name=name, **{**fixed, **settings})
+
+    make.__name__ = f"make_{name.replace('-', '_')}"
+    return make
+
+
+register_method(
+    MethodSpec(
+        name="lime",
+        factory=_factory("lime"),
+        description="TextLime: LIME over words as a Captum attribution (ridge, low-variance sampler)",
+        family="perturbation",
+        signed=True,
+        stochastic=True,
+        source="captum-ext",
+        defaults={"n_samples": 1000},
+    )
+)
+register_method(
+    MethodSpec(
+        name="lime-ngram",
+        factory=_factory("lime-ngram", max_ngram=2),
+        description="TextLime with word and bigram features (presence of all their words)",
+        family="perturbation",
+        signed=True,
+        stochastic=True,
+        source="captum-ext",
+        defaults={"n_samples": 1000, "max_ngram": 2},
+    )
+)
+register_method(
+    MethodSpec(
+        name="lime-tree",
+        factory=_factory("lime-tree", surrogate="tree"),
+        description="TextLime with a decision-tree surrogate (decision path, text dump, plot)",
+        family="perturbation",
+        signed=True,
+        stochastic=True,
+        source="captum-ext",
+        defaults={"n_samples": 1000, "surrogate": "tree"},
+    )
+)

@@ -24,7 +24,6 @@ Files written into the run directory:
 from __future__ import annotations
 
 import base64
-import html
 import json
 import math
 import os
@@ -35,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from captum_ext.harness.summary import AGREEMENT_METRICS, Summary
+from captum_ext.viz.html import escape_html as _esc
 
 __all__ = ["HEATMAP_METRICS", "metrics_display", "verdict_display", "write_report"]
 
@@ -57,8 +57,6 @@ _LABELS = {
 _CORRELATIONS = {"kendall_tau", "spearman", "rank_correlation"}
 
 
-def _esc(x: Any) -> str:
-    return html.escape(str(x), quote=True)
 
 
 def _clean(value: Any) -> Any:

@@ -564,6 +564,11 @@ class Summary:
     settings: dict[str, Any] = field(default_factory=dict)
     plausibility: pd.DataFrame = field(default_factory=pd.DataFrame)
 
+    def _repr_html_(self) -> str:
+        from captum_ext.viz.html import summary_html
+
+        return str(summary_html(self))
+
     @property
     def headline(self) -> str:
         """The verdict in one sentence (with the timing remark, if any)."""

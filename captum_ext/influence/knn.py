@@ -33,6 +33,7 @@ from captum_ext.influence.representer import (
     Inputs,
     _check_train,
     _train_features,
+    captum_influence_args,
     check_k,
     query_features,
 )
@@ -220,7 +221,9 @@ class FeatureSimilarityKNN(DataInfluence):
     ``FeatureSimilarityModel``), as a :class:`captum.influence.DataInfluence`.
 
     :meth:`influence` returns Captum's ``KMostInfluentialResults`` (indices and similarities,
-    ``(n_inputs, k)``); :meth:`explain` adds the training texts, labels and agreement with the
+    ``(n_inputs, k)``: TracIn's result type; ``SimilarityInfluence`` returns the same two tensors
+    in a ``{layer: ...}`` dict, which for one layer holds nothing more) and takes Captum's
+    argument names (``k`` or ``top_k``, ``proponents``, ``additional_forward_args``); :meth:`explain` adds the training texts, labels and agreement with the
     prediction; :meth:`sparse_audit` and :meth:`label_disagreement` rank texts for review.
 
     Args:
@@ -329,21 +332,35 @@ class FeatureSimilarityKNN(DataInfluence):
         k: int | None = 5,
         proponents: bool = True,
         show_progress: bool = False,
+        *,
+        top_k: int | None = None,
+        additional_forward_args: Any = None,
     ) -> Tensor | KMostInfluentialResults:
         r"""The ``k`` most similar (``proponents=True``) or least similar training tweets.
 
+        Called as Captum's sample-level methods are: TracIn's ``influence(inputs, k=...,
+        proponents=...)`` or ``SimilarityInfluence``'s ``influence(inputs, top_k=...,
+        additional_forward_args=...)``.
+
         Args:
-            inputs (str, list of str, TextDataset, or tuple of Tensors): Test texts, or
-                ``(input_ids, attention_mask)``.
+            inputs (str, list of str, TextDataset, Tensor or tuple of Tensors): Test texts,
+                token ids, or ``(input_ids, attention_mask)``.
             k (int, optional): Neighbours per input; None returns the full ``(n_inputs,
                 n_train)`` similarity (distance for ``"euclidean"``) matrix. Default: 5
             proponents (bool, optional): Most similar (True) or least similar. Default: True
             show_progress (bool, optional): Unused (the search is one pass). Default: False
+            top_k (int, optional): ``SimilarityInfluence``'s name for ``k``. Default: None
+            additional_forward_args (Tensor or tuple, optional): the attention mask of token-id
+                ``inputs``. Default: None
 
         Returns:
-            ``KMostInfluentialResults(indices, influence_scores)`` of shape ``(n_inputs, k)``
-            (scores: similarities, or distances for ``"euclidean"``), or the full matrix.
+            Captum's ``KMostInfluentialResults(indices, influence_scores)`` (TracIn's result
+            type) of shape ``(n_inputs, k)`` (scores: similarities, or distances for
+            ``"euclidean"``), or the full matrix. ``SimilarityInfluence`` returns the same two
+            tensors in a ``{layer: (indices, similarities)}`` dict; here there is one layer
+            (the classifier head's input), so the named tuple is returned directly.
         """
+        inputs, k = captum_influence_args(inputs, k, top_k, additional_forward_args, k_default=5)
         self._check_fitted()
         _texts, feats, _logits = query_features(self.extractor, inputs)
         if k is None:

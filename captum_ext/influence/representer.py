@@ -59,8 +59,11 @@ class RepresenterPoints(DataInfluence):
 
     A :class:`captum.influence.DataInfluence`: :meth:`influence` returns, for each test text, the
     representer values of every training tweet, or the ``k`` largest (proponents) or smallest
-    (opponents) as Captum's ``KMostInfluentialResults``. :meth:`explain` returns the same with
-    the training texts and labels (:class:`InfluenceResult`, ``.to_frame()``).
+    (opponents) as Captum's ``KMostInfluentialResults`` (TracIn's result type: the values come
+    from one layer, so ``SimilarityInfluence``'s ``{layer: (indices, scores)}`` dict would hold
+    one entry with the same tensors). It takes Captum's argument names: ``k`` or ``top_k``,
+    ``proponents``, ``additional_forward_args``. :meth:`explain` returns the same with the
+    training texts and labels (:class:`InfluenceResult`, ``.to_frame()``).
 
     Args:
         adapter (TextClassifierAdapter): The fine-tuned model.
@@ -258,23 +261,38 @@ class RepresenterPoints(DataInfluence):
         proponents: bool = True,
         target: int | str | Sequence[int] | None = None,
         show_progress: bool = False,
+        *,
+        top_k: int | None = None,
+        additional_forward_args: Any = None,
     ) -> Tensor | KMostInfluentialResults:
         r"""Representer values of the training tweets for ``inputs``.
 
+        Called as Captum's sample-level methods are: TracIn's ``influence(inputs, k=...,
+        proponents=...)`` or ``SimilarityInfluence``'s ``influence(inputs, top_k=...,
+        additional_forward_args=...)``.
+
         Args:
-            inputs (str, list of str, TextDataset, or tuple of Tensors): Test texts, or
-                ``(input_ids, attention_mask)`` as from ``adapter.captum_inputs``.
+            inputs (str, list of str, TextDataset, Tensor or tuple of Tensors): Test texts,
+                token ids, or ``(input_ids, attention_mask)`` as from ``adapter.captum_inputs``.
             k (int, optional): None returns every value; an int returns the ``k`` largest
                 (``proponents=True``) or smallest (opponents) per input. Default: None
             proponents (bool, optional): Proponents or opponents. Default: True
             target (int, str or sequence, optional): Class whose logit is decomposed.
                 Default: None (the model's predicted class of each input).
             show_progress (bool, optional): Progress bar over the test texts. Default: False
+            top_k (int, optional): ``SimilarityInfluence``'s name for ``k``. Default: None
+            additional_forward_args (Tensor or tuple, optional): the attention mask of token-id
+                ``inputs``. Default: None
 
         Returns:
-            ``Tensor`` ``(n_inputs, n_train)`` when ``k`` is None, else
-            ``KMostInfluentialResults(indices, influence_scores)``, each ``(n_inputs, k)``.
+            ``Tensor`` ``(n_inputs, n_train)`` when ``k`` is None, else Captum's
+            ``KMostInfluentialResults(indices, influence_scores)`` (TracIn's result type), each
+            ``(n_inputs, k)``. Not ``SimilarityInfluence``'s ``{layer: (indices, scores)}``
+            dict: the values come from one layer (the classifier head's input), so that dict
+            would always hold one entry with the same two tensors; TracIn's named tuple gives
+            them directly, with TracIn's meaning (largest values are the proponents).
         """
+        inputs, k = captum_influence_args(inputs, k, top_k, additional_forward_args)
         self._check_fitted()
         _texts, feats, logits = self._query(inputs)
         classes = self._targets(target, logits)
@@ -408,6 +426,42 @@ def check_k(k: Any, n_train: int) -> int:
             f"k={k} is larger than the training set ({n_train} texts): use k <= {n_train}."
         )
     return int(k)
+
+
+def captum_influence_args(
+    inputs: Any,
+    k: int | None,
+    top_k: int | None,
+    additional_forward_args: Any,
+    k_default: int | None = None,
+) -> tuple[Any, int | None]:
+    """Captum's argument names on our ``influence``: ``(inputs, k)``.
+
+    ``top_k`` is ``SimilarityInfluence``'s name for TracIn's ``k`` (it wins over ``k`` left at
+    its default ``k_default``); ``additional_forward_args``
+    (Captum passes it to the model after the inputs) may only be the attention mask of token-id
+    inputs: the features come through the adapter, which builds the other model inputs.
+    """
+    if top_k is not None:
+        if k is not None and k != k_default and k != top_k:
+            raise InputError(
+                f"k={k} and top_k={top_k} name the same thing (TracIn's and SimilarityInfluence's "
+                "name): give one."
+            )
+        k = top_k
+    if additional_forward_args is not None:
+        args = (
+            additional_forward_args
+            if isinstance(additional_forward_args, tuple)
+            else (additional_forward_args,)
+        )
+        if not isinstance(inputs, Tensor) or len(args) != 1 or not isinstance(args[0], Tensor):
+            raise InputError(
+                "additional_forward_args may only be the attention mask of token-id inputs "
+                "(input_ids, then additional_forward_args=(attention_mask,)); texts need none."
+            )
+        inputs = (inputs, args[0])
+    return inputs, k
 
 
 def _check_train(train_dataset: Any, adapter: Any) -> TextDataset:

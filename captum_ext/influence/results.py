@@ -106,6 +106,20 @@ class InfluenceResult:
                 rows[key] = arr.reshape(-1)
         return pd.DataFrame(rows)
 
+    def _repr_html_(self) -> str:
+        """Notebook display: per test text, its prediction and the ranked training texts
+        (escaped, scrolling tables)."""
+        from captum_ext.viz.html import escape_html, table_html
+
+        frame = self.to_frame()
+        names = self.train.label_names
+        parts = [f"<p><b>{escape_html(self.method)}</b> · {escape_html(self.kind)}</p>"]
+        cols = [c for c in frame.columns if c not in ("test_index", "test_text", "predicted")]
+        for t, text in enumerate(self.texts):
+            title = f"{text}  (predicted {names[int(self.predicted[t])]})"
+            parts.append(table_html(frame[frame.test_index == t][cols], title=title))
+        return "".join(parts)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: one entry per test text with its ranked training texts."""
         names = self.train.label_names

@@ -2,9 +2,10 @@
 
 Both run Captum's classes unchanged on the text's token ids with
 
-- ``feature_mask``: each word-piece carries its word's index, so a word's pieces are kept or
-  replaced together (special tokens are put in feature 0: their baseline is themselves, so
-  switching feature 0 off leaves them unchanged and the features are exactly the words);
+- ``feature_mask``: ``adapter.word_feature_mask(ids)``, each word-piece carries its word's index,
+  so a word's pieces are kept or replaced together (its special-token group is merged into word
+  0's: their baseline is themselves, so switching feature 0 off leaves them unchanged and the
+  features are exactly the words);
 - ``baselines``: ``adapter.baselines(ids)``, [CLS]/[SEP] kept and every other position [PAD], so a
   word switched off becomes [PAD] in place (the reference of Integrated Gradients and occlusion);
 - a forward function that sends all of a text's perturbed rows to ``adapter.predict_ids`` in one
@@ -27,7 +28,6 @@ with probability 1/2.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -39,62 +39,12 @@ from torch import Tensor
 
 from captum_ext.adapters.alignment import TextEncoding
 from captum_ext.adapters.hf import Output, TextClassifierAdapter
+from captum_ext.attr.perturbation import lime_similarity
 from captum_ext.methods.base import Scores, TextExplainer
 from captum_ext.methods.registry import MethodSpec, register_method
 from captum_ext.validation import check_output, check_scalar
 
-__all__ = [
-    "CaptumKernelShapExplainer",
-    "CaptumLimeExplainer",
-    "lime_text_kernel",
-    "word_feature_mask",
-]
-
-
-def word_feature_mask(encoding: TextEncoding) -> list[int]:
-    """Captum ``feature_mask`` of one encoded text: each token's word index, special tokens 0.
-
-    Examples::
-
-        >>> from captum_ext.adapters.alignment import TextEncoding
-        >>> enc = TextEncoding(text="hi you", input_ids=[101, 7632, 2017, 102],
-        ...                    tokens=["[CLS]", "hi", "you", "[SEP]"],
-        ...                    token_to_word=[None, 0, 1, None], words=["hi", "you"],
-        ...                    spans=[(0, 2), (3, 6)], n_words_kept=2, n_pieces=2)
-        >>> word_feature_mask(enc)
-        [0, 0, 1, 0]
-    """
-    return [0 if w is None else int(w) for w in encoding.token_to_word]
-
-
-def lime_text_kernel(kernel_width: float = 25.0) -> Callable[..., float]:
-    """Official LIME's text kernel as a Captum ``similarity_func``.
-
-    ``sqrt(exp(-d² / kernel_width²))`` with ``d = 100 · cosine_distance(sample, all-ones)`` on the
-    binary interpretable sample (an empty sample has distance 100), as
-    ``LimeTextExplainer(kernel_width=25)`` weighs its samples.
-
-    Examples::
-
-        >>> import torch
-        >>> k = lime_text_kernel(25.0)
-        >>> round(k(None, None, torch.tensor([[1, 1, 1, 1]])), 6)
-        1.0
-        >>> round(k(None, None, torch.tensor([[1, 0, 0, 0]])), 4)  # d = 50
-        0.1353
-    """
-
-    def similarity(
-        _original: Any, _perturbed: Any, interpretable_sample: Tensor, **_: Any
-    ) -> float:
-        sample = interpretable_sample.reshape(-1).float()
-        k = float(sample.sum().item())
-        m = sample.numel()
-        cos = k / math.sqrt(k * m) if k > 0 else 0.0
-        d = (1.0 - cos) * 100.0
-        return math.sqrt(math.exp(-(d**2) / kernel_width**2))
-
-    return similarity
+__all__ = ["CaptumKernelShapExplainer", "CaptumLimeExplainer"]
 
 
 class _CaptumSurrogateExplainer(TextExplainer):
@@ -135,7 +85,10 @@ class _CaptumSurrogateExplainer(TextExplainer):
         if n == 0:
             return Scores(word_scores=word_scores)
         ids = torch.tensor([encoding.input_ids], dtype=torch.long, device=self.adapter.device)
-        mask = torch.tensor([word_feature_mask(encoding)], dtype=torch.long, device=ids.device)
+        # the adapter's mask has the special tokens in group 0, word i in group i + 1; Captum
+        # samples every group, so here they join word 0's group instead: their baseline is
+        # themselves, switching them off changes nothing, and the features are exactly the words
+        mask = (self.adapter.word_feature_mask(encoding) - 1).clamp(min=0)
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             if random_state is not None:
                 torch.manual_seed(random_state)
@@ -167,7 +120,7 @@ class CaptumLimeExplainer(_CaptumSurrogateExplainer):
     Captum's ``Lime`` on token ids with one interpretable feature per word, [PAD] as the value of
     a word switched off, Captum's default sampling (each word kept with probability 1/2), and
     official LIME's surrogate and kernel: ``SkLearnRidge(alpha=1.0)`` weighted by
-    :func:`lime_text_kernel` (Captum's default Lasso zeroes most or all word weights on text,
+    :func:`~captum_ext.attr.perturbation.lime_similarity` (Captum's default Lasso zeroes most or all word weights on text,
     see the module docstring). A word's score is its ridge coefficient for the target output: signed,
     positive when keeping the word raises the target class probability. Stochastic: seeded by
     ``random_state``.
@@ -220,7 +173,7 @@ class CaptumLimeExplainer(_CaptumSurrogateExplainer):
         return Lime(
             forward,
             interpretable_model=SkLearnRidge(alpha=self.alpha),
-            similarity_func=lime_text_kernel(self.kernel_width),
+            similarity_func=lime_similarity(self.kernel_width),
         )
 
 

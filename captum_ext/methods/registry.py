@@ -28,7 +28,7 @@ _BUILTIN_MODULES: tuple[str, ...] = (
     "captum_ext.methods.integrated_gradients",
     "captum_ext.methods.lime_official",
     "captum_ext.methods.shap_partition",
-    "captum_ext.methods.text_lime",
+    "captum_ext.attr.text_lime",
     "captum_ext.methods.gradients",
     "captum_ext.methods.occlusion",
     "captum_ext.methods.captum_perturbation",

@@ -46,6 +46,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
+from scipy import stats
 
 from captum_ext.errors import InputError
 from captum_ext.validation import check_scalar
@@ -98,23 +99,14 @@ def _check_k(k: int, n: int) -> int:
 def rankdata_average(x: ArrayLike) -> np.ndarray:
     """Ranks 1..n of ``x`` in increasing order, tied values sharing their average rank.
 
-    The same as ``scipy.stats.rankdata(x, method="average")``.
+    ``scipy.stats.rankdata(x, method="average")``.
 
     Examples::
 
         >>> rankdata_average([10.0, 30.0, 20.0, 20.0])
         array([1. , 4. , 2.5, 2.5])
     """
-    v = np.asarray(x, dtype=np.float64).reshape(-1)
-    order = np.argsort(v, kind="stable")
-    sorted_v = v[order]
-    ranks = np.empty(v.shape[0], dtype=np.float64)
-    # boundaries of runs of equal values
-    starts = np.flatnonzero(np.r_[True, sorted_v[1:] != sorted_v[:-1]])
-    ends = np.r_[starts[1:], v.shape[0]]
-    for s, e in zip(starts, ends, strict=True):
-        ranks[order[s:e]] = (s + 1 + e) / 2.0  # mean of ranks s+1 .. e
-    return ranks
+    return np.asarray(stats.rankdata(np.asarray(x, dtype=np.float64).reshape(-1)), dtype=np.float64)
 
 
 def kendall_tau_b(a: ArrayLike, b: ArrayLike) -> float:
@@ -122,7 +114,7 @@ def kendall_tau_b(a: ArrayLike, b: ArrayLike) -> float:
 
     :math:`\tau_b = (n_c - n_d) / \sqrt{(n_0 - n_1)(n_0 - n_2)}` with :math:`n_c, n_d` the
     concordant and discordant pairs, :math:`n_0 = n(n-1)/2` and :math:`n_1, n_2` the pairs tied in
-    ``a`` and in ``b``. Equals ``scipy.stats.kendalltau(a, b).statistic`` (variant ``"b"``).
+    ``a`` and in ``b``: ``scipy.stats.kendalltau(a, b, variant="b").statistic``.
 
     Args:
         a (array-like): scores of the words by one method.
@@ -140,25 +132,18 @@ def kendall_tau_b(a: ArrayLike, b: ArrayLike) -> float:
         0.8
     """
     x, y = _pair(a, b)
-    n = x.shape[0]
-    if n < 2:
+    if _degenerate(x, y):
         return float("nan")
-    iu = np.triu_indices(n, k=1)
-    dx = np.sign(x[:, None] - x[None, :])[iu]
-    dy = np.sign(y[:, None] - y[None, :])[iu]
-    n0 = dx.shape[0]
-    n1 = int(np.sum(dx == 0))
-    n2 = int(np.sum(dy == 0))
-    denom = np.sqrt(float(n0 - n1) * float(n0 - n2))
-    if denom == 0:
-        return float("nan")
-    return float(np.clip(np.sum(dx * dy) / denom, -1.0, 1.0))
+    tau = float(stats.kendalltau(x, y, variant="b").statistic)
+    # scipy divides by two square roots: a fully (dis)concordant pair of rankings gives
+    # ±(1 - 2⁻⁵³); τ-b is ±1 exactly there (n_c - n_d = ±(n_0 - n_1) = ±(n_0 - n_2))
+    return float(np.clip(np.sign(tau) if abs(abs(tau) - 1.0) < 1e-12 else tau, -1.0, 1.0))
 
 
 def spearman_rho(a: ArrayLike, b: ArrayLike) -> float:
     """Spearman's ρ: the Pearson correlation of the average ranks (ties share their mean rank).
 
-    Equals ``scipy.stats.spearmanr(a, b).statistic``.
+    ``scipy.stats.spearmanr(a, b).statistic``.
 
     Args:
         a (array-like): scores of the words by one method.
@@ -173,16 +158,15 @@ def spearman_rho(a: ArrayLike, b: ArrayLike) -> float:
         (1.0, -1.0)
     """
     x, y = _pair(a, b)
-    if x.shape[0] < 2:
+    if _degenerate(x, y):
         return float("nan")
-    rx = rankdata_average(x)
-    ry = rankdata_average(y)
-    rx -= rx.mean()
-    ry -= ry.mean()
-    denom = np.sqrt(np.sum(rx * rx) * np.sum(ry * ry))
-    if denom == 0:
-        return float("nan")
-    return float(np.clip(np.sum(rx * ry) / denom, -1.0, 1.0))
+    return float(np.clip(stats.spearmanr(x, y).statistic, -1.0, 1.0))
+
+
+def _degenerate(x: np.ndarray, y: np.ndarray) -> bool:
+    """Fewer than 2 entries or a constant vector: the correlation is undefined (``nan``), returned
+    without scipy's ``ConstantInputWarning``."""
+    return x.shape[0] < 2 or bool(np.ptp(x) == 0) or bool(np.ptp(y) == 0)
 
 
 def top_k(scores: ArrayLike, k: int, by: RankBy = "abs") -> np.ndarray:

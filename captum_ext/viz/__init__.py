@@ -3,7 +3,9 @@
 - :mod:`~captum_ext.viz.html`: word colouring of one result, several methods side by side
   (escaped, inline CSS), :func:`html_page`.
 - :mod:`~captum_ext.viz.shap_interop`: :func:`to_shap_explanation` for ``shap.plots.text``,
-  ``shap.plots.bar`` and ``shap.plots.waterfall``.
+  ``shap.plots.bar`` and ``shap.plots.waterfall``; :func:`shap_bar` and :func:`shap_waterfall`
+  draw them labelled with the method and the unit (a surrogate's ``g(x)`` beside the model's
+  ``f(x)``).
 - :mod:`~captum_ext.viz.captum_interop`: :func:`to_visualization_record` for Captum's
   ``visualize_text``, and a :func:`visualize_text` that escapes.
 - :mod:`~captum_ext.viz.plots`: word heat strip, agreement heatmap, deletion curves, tree
@@ -26,7 +28,14 @@ from captum_ext.viz.plots import (
     plot_tree_surrogate,
     plot_word_heatmap,
 )
-from captum_ext.viz.shap_interop import base_value, text_pieces, to_shap_explanation
+from captum_ext.viz.shap_interop import (
+    base_value,
+    shap_bar,
+    shap_waterfall,
+    text_pieces,
+    to_shap_explanation,
+    value_label,
+)
 
 __all__ = [
     # html
@@ -37,8 +46,11 @@ __all__ = [
     "score_color",
     # shap
     "base_value",
+    "shap_bar",
+    "shap_waterfall",
     "text_pieces",
     "to_shap_explanation",
+    "value_label",
     # captum
     "to_visualization_record",
     "visualize_text",

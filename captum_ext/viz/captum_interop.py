@@ -13,7 +13,6 @@ same table with every value escaped, needs no IPython, and returns an
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,6 +22,7 @@ import numpy as np
 from captum_ext.errors import InputError
 from captum_ext.result import WordAttribution
 from captum_ext.viz.html import HTMLFragment
+from captum_ext.viz.html import escape_html as _esc
 
 if TYPE_CHECKING:
     from captum.attr._utils.visualization import VisualizationDataRecord
@@ -134,8 +134,6 @@ def _captum_color(attr: float) -> str:
     return f"hsl(0, 75%, {100 - int(-40 * attr)}%)"
 
 
-def _esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def _cell(value: object) -> str:

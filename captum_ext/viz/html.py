@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -63,8 +63,19 @@ class HTMLFragment(str):
             f.write(html_page(self))
 
 
-def _esc(value: object) -> str:
+def escape_html(value: object) -> str:
+    """``str(value)`` escaped for HTML text and attribute values (quotes included): the one
+    escape every HTML writer of the package uses.
+
+    Examples::
+
+        >>> escape_html('<b title="x">&</b>')
+        '&lt;b title=&quot;x&quot;&gt;&amp;&lt;/b&gt;'
+    """
     return html.escape(str(value), quote=True)
+
+
+_esc = escape_html
 
 
 def score_color(score: float, scale: float, *, signed: bool = True) -> str:
@@ -340,3 +351,40 @@ def html_page(body: str, *, title: str = "captum-ext") -> str:
         f"<title>{_esc(title)}</title></head>"
         f'<body style="{_FONT}max-width:60em;margin:1em auto;">\n{body}\n</body></html>\n'
     )
+
+
+def table_html(frame: Any, *, title: str | None = None, max_rows: int = 50) -> HTMLFragment:
+    """A pandas table as escaped HTML that scrolls sideways instead of being cut off.
+
+    Cell values are escaped by pandas (``escape=True``); the title with :func:`escape_html`.
+
+    Examples::
+
+        >>> import pandas as pd
+        >>> out = table_html(pd.DataFrame({"word": ["<b>"], "score": [0.5]}), title="a & b")
+        >>> "<b>a &amp; b</b>" in out, "<td>&lt;b&gt;</td>" in out
+        (True, True)
+    """
+    head = f"<b>{escape_html(title)}</b>" if title else ""
+    body = frame.to_html(escape=True, max_rows=max_rows, border=0, float_format=lambda v: f"{v:.4g}")
+    return HTMLFragment(f'<div class="captum-ext-table" style="overflow-x:auto;">{head}{body}</div>')
+
+
+def summary_html(summary: Any) -> HTMLFragment:
+    """A comparison run's :class:`~captum_ext.harness.Summary` in a notebook: the headline, the
+    ranked verdict, the metric means and the agreement (escaped, scrolling)."""
+    parts = [
+        f"<p><b>compared:</b> {escape_html(', '.join(summary.methods))}</p>",
+    ]
+    headline = getattr(summary, "headline", "")
+    if headline:
+        parts.append(f"<p><b>{escape_html(headline)}</b></p>")
+    for title, name in (
+        ("verdict", "verdict"),
+        ("metrics (mean over texts)", "metric_table"),
+        ("agreement (mean over texts)", "agreement_summary"),
+    ):
+        frame = getattr(summary, name, None)
+        if frame is not None and len(frame):
+            parts.append(table_html(frame, title=title))
+    return HTMLFragment("".join(parts))

@@ -12,12 +12,24 @@ take them unchanged:
 - ``output_names``: the explained class names,
 - ``base_values``: see :func:`base_value`.
 
+SHAP's plots label every number a "SHAP value" and ``base + sum`` as the model's ``f(x)``.
+:func:`shap_bar` and :func:`shap_waterfall` draw the same plots with honest labels: the method and
+what its numbers are (:func:`value_label`), and for a surrogate (LIME) its prediction ``g(x)``
+beside the model's ``f(x)``.
+
+``shap.plots.text`` draws no colours on NumPy 2 with SHAP up to 0.51.0, the newest release
+(its HTML holds ``rgba(np.float64(255.0), ...)``, shap issue #4146, fixed by shap PR #4332 after
+that release): while the installed SHAP has the bug, importing this module makes
+``shap.plots.text`` format its numbers as NumPy 1 did (``numpy.printoptions(legacy="1.25")``
+around the call), see :func:`fix_shap_text_colours`.
+
 Note: ``shap.plots.text`` escapes ``<`` and ``>`` in the words but writes class names unescaped;
 for fully escaped HTML use :func:`captum_ext.viz.attribution_html`.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -26,7 +38,15 @@ import numpy as np
 from captum_ext.errors import InputError
 from captum_ext.result import WordAttribution
 
-__all__ = ["base_value", "text_pieces", "to_shap_explanation"]
+__all__ = [
+    "base_value",
+    "fix_shap_text_colours",
+    "shap_bar",
+    "shap_waterfall",
+    "text_pieces",
+    "to_shap_explanation",
+    "value_label",
+]
 
 BaseValue = Literal["auto", "zero", "complete"] | float
 
@@ -258,3 +278,187 @@ def to_shap_explanation(
     if single:
         return exp[0, :, 0]
     return exp if nested else exp[:, :, 0]
+
+
+# -- shap.plots.text colours on NumPy 2 -----------------------------------------------------------
+def _text_plot_has_numpy2_bug(text_module: Any) -> bool:
+    """The installed SHAP formats colours with NumPy scalars' repr (before shap PR #4332)."""
+    return int(np.__version__.split(".")[0]) >= 2 and not hasattr(text_module, "_css_rgba")
+
+
+def fix_shap_text_colours() -> bool:
+    """Make ``shap.plots.text`` draw its colours on NumPy 2 when the installed SHAP has the bug.
+
+    SHAP up to 0.51.0 writes ``tuple(numpy_array)`` into CSS, which NumPy 2 prints as
+    ``rgba(np.float64(255.0), ...)``: browsers drop the colour. The fix (shap PR #4332) came after
+    the newest release, so no version bound excludes the bug. While it is there, this wraps
+    ``shap.plots.text`` so the call runs under ``numpy.printoptions(legacy="1.25")`` (scalars print
+    as ``255.0``); nothing else changes. Called when this module is imported; idempotent.
+
+    Returns:
+        bool: whether the wrapper is installed.
+    """
+    import shap
+    from shap.plots import _text
+
+    if not _text_plot_has_numpy2_bug(_text):
+        return False
+    if getattr(_text.text, "_captum_ext_colour_fix", False):
+        return True
+    original = _text.text
+
+    @functools.wraps(original)
+    def text(*args: Any, **kwargs: Any) -> Any:
+        with np.printoptions(legacy="1.25"):
+            return original(*args, **kwargs)
+
+    text._captum_ext_colour_fix = True  # type: ignore[attr-defined]
+    _text.text = text  # the recursive calls inside shap.plots._text look it up here
+    shap.plots.text = text
+    return True
+
+
+# -- honest labels on SHAP's bar and waterfall plots -------------------------------------------
+_UNITS = {"probs": "probability", "log_odds": "log-odds", "logits": "logit"}
+
+
+def _is_surrogate(attribution: WordAttribution) -> bool:
+    return "local_pred" in attribution.extras
+
+
+def value_label(attribution: WordAttribution) -> str:
+    """What one result's numbers are: the method and the model output they explain.
+
+    Examples::
+
+        >>> import numpy as np
+        >>> from captum_ext.result import WordAttribution
+        >>> wa = WordAttribution(text="good day", words=["good", "day"], spans=[(0, 4), (5, 8)],
+        ...     scores=np.array([0.3, 0.1]), target=1, labels=("negative", "positive"),
+        ...     probs=np.array([0.1, 0.9]), method="lime", extras={"local_pred": 0.85})
+        >>> value_label(wa)
+        'lime weight (surrogate) on the probability of positive'
+    """
+    output = str(attribution.settings.get("output", "probs"))
+    unit = _UNITS.get(output, output)
+    kind = "weight (surrogate)" if _is_surrogate(attribution) else "score"
+    if str(attribution.method).startswith(("shap", "captum-kernelshap")):
+        kind = "SHAP value"
+    if not attribution.signed:
+        return f"{attribution.method} {kind} (unsigned) for {attribution.target_label}"
+    return f"{attribution.method} {kind} on the {unit} of {attribution.target_label}"
+
+
+def _as_list(attributions: Any) -> list[WordAttribution]:
+    if isinstance(attributions, WordAttribution):
+        return [attributions]
+    return [a for a in attributions if isinstance(a, WordAttribution)]
+
+
+def shap_bar(attributions: Any, *, show: bool = False, **kwargs: Any) -> Any:
+    """``shap.plots.bar`` of our results, its axis naming the method and the unit, not "SHAP value".
+
+    Args:
+        attributions: what :func:`to_shap_explanation` takes.
+        show (bool, optional): ``plt.show()`` at the end. Default: False
+        **kwargs: ``shap.plots.bar``'s (``max_display`` ...) and ``base_values``/``lowercase``
+            for :func:`to_shap_explanation`.
+
+    Returns:
+        matplotlib Axes
+
+    Examples::
+
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import numpy as np
+        >>> from captum_ext.result import WordAttribution
+        >>> wa = WordAttribution(text="good day", words=["good", "day"], spans=[(0, 4), (5, 8)],
+        ...     scores=np.array([0.3, 0.1]), target=1, labels=("negative", "positive"),
+        ...     probs=np.array([0.1, 0.9]), method="ig")
+        >>> shap_bar(wa).get_xlabel()
+        'ig score on the probability of positive'
+    """
+    import matplotlib.pyplot as plt
+    import shap
+
+    conv = {k: kwargs.pop(k) for k in ("base_values", "lowercase") if k in kwargs}
+    items = _as_list(attributions)
+    if not items:
+        raise InputError("attributions must hold at least one WordAttribution, got none.")
+    exp = to_shap_explanation(attributions, **conv)
+    ax = shap.plots.bar(exp, show=False, **kwargs)
+    label = value_label(items[0])
+    methods = {wa.method for wa in items}
+    if len(methods) > 1:
+        label = label.replace(items[0].method, " / ".join(sorted(methods)), 1)
+    ax.set_xlabel(f"mean |{label}|" if len(exp.shape) > 1 else label)
+    if show:
+        plt.show()
+    return ax
+
+
+def shap_waterfall(attribution: WordAttribution, *, show: bool = False, **kwargs: Any) -> Any:
+    """``shap.plots.waterfall`` of one result with honest labels.
+
+    SHAP labels the end of the waterfall ``f(x)`` (the base value plus the scores) and the start
+    ``E[f(X)]``. For a surrogate (LIME) the end is the surrogate's prediction: it is labelled
+    ``g(x)`` with the model's ``f(x)`` beside it, and the start ``intercept =``. The x axis names
+    the method and the unit (:func:`value_label`).
+
+    Args:
+        attribution (WordAttribution): one result.
+        show (bool, optional): ``plt.show()`` at the end. Default: False
+        **kwargs: ``shap.plots.waterfall``'s (``max_display``) and ``base_values`` for
+            :func:`to_shap_explanation`.
+
+    Returns:
+        matplotlib Axes
+
+    Examples::
+
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import numpy as np
+        >>> from captum_ext.result import WordAttribution
+        >>> wa = WordAttribution(text="good day", words=["good", "day"], spans=[(0, 4), (5, 8)],
+        ...     scores=np.array([0.3, 0.1]), target=1, labels=("negative", "positive"),
+        ...     probs=np.array([0.04, 0.96]), method="lime",
+        ...     extras={"intercept": 0.534, "local_pred": 0.934, "model_pred": 0.96})
+        >>> ax = shap_waterfall(wa)
+        >>> sorted({t.get_text() for a in ax.figure.axes for t in a.get_xticklabels()
+        ...         if "(x)" in t.get_text()})
+        ['$ = 0.934$ (surrogate, model $f(x)$ = 0.960)', '$g(x)$']
+    """
+    import matplotlib.pyplot as plt
+    import shap
+
+    if not isinstance(attribution, WordAttribution):
+        raise InputError(
+            f"shap_waterfall takes one WordAttribution, got {type(attribution).__name__}."
+        )
+    conv = {k: kwargs.pop(k) for k in ("base_values",) if k in kwargs}
+    exp = to_shap_explanation(attribution, **conv)
+    ax = shap.plots.waterfall(exp, show=False, **kwargs)
+    fig = ax.figure
+    if _is_surrogate(attribution):
+        model = attribution.extras.get("model_pred")
+        if not isinstance(model, (int, float)):
+            model = _output_in_units(attribution)
+        for twin in fig.axes:
+            labels = [t.get_text() for t in twin.get_xticklabels()]
+            if "$f(x)$" in labels and len(labels) == 2:  # SHAP's end mark: f(x), " = value"
+                note = "" if model is None else f", model $f(x)$ = {float(model):.3f}"
+                labels = ["$g(x)$", f"{labels[1]} (surrogate{note})"]
+                twin.set_xticklabels(labels, fontsize=12, ha="left")  # keeps SHAP's offsets
+            elif len(labels) == 2 and "E[f(X)]" in labels[0]:  # the start mark
+                value = labels[1].strip().replace("$", "").lstrip("= ")
+                labels = ["\n", f"\nintercept = {value}"]
+                twin.set_xticklabels(labels, fontsize=12, ha="left")
+    fig.axes[0].set_xlabel(value_label(attribution), labelpad=30)  # below the start mark
+    if show:
+        plt.show()
+    return ax
+
+
+fix_shap_text_colours()

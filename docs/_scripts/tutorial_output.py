@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 _state: dict[str, Any] = {"site_dir": None, "page": None}
+DPI = 110  # of the PNGs
 
 
 def configure(*, site_dir: str) -> None:
@@ -41,12 +42,21 @@ def _target(name: str, suffix: str) -> tuple[Path, str]:
 
 def figure(fig: Any, name: str, *, alt: str | None = None, caption: str | None = None) -> str:
     """Save a matplotlib figure as PNG and SVG in the site; return HTML embedding the PNG."""
+    import matplotlib.text
+
     png, png_rel = _target(name, "png")
     svg, svg_rel = _target(name, "svg")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        fig.savefig(png, dpi=110, bbox_inches="tight")
+        fig.savefig(png, dpi=DPI, bbox_inches="tight")
         fig.savefig(svg, bbox_inches="tight")
+    sizes = [
+        float(t.get_fontsize())
+        for t in fig.findobj(matplotlib.text.Text)
+        if t.get_visible() and t.get_text().strip()
+    ]
+    # the smallest label in px at the PNG's natural size (the docs test scales it as shown)
+    min_px = min(sizes) * DPI / 72.0 if sizes else 0.0
     import matplotlib.pyplot as plt
 
     plt.close(fig)
@@ -55,7 +65,8 @@ def figure(fig: Any, name: str, *, alt: str | None = None, caption: str | None =
     cap = _html.escape(caption) + " · " if caption else ""
     return (
         f'<figure class="tutorial-figure">'
-        f'<img src="{png_rel}" alt="{_html.escape(alt, quote=True)}" loading="eager">'
+        f'<img src="{png_rel}" alt="{_html.escape(alt, quote=True)}" loading="eager"'
+        f' data-min-font-px="{min_px:.2f}">'
         f'<figcaption>{cap}<a href="{svg_rel}">SVG</a></figcaption></figure>'
     )
 

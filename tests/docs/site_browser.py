@@ -61,6 +61,11 @@ class PageReport:
     values: dict[str, Any] = field(default_factory=dict)
     text: str = ""
     screenshot: Path | None = None
+    #: per tutorial figure: its smallest label font on screen, px (``data-min-font-px`` at the
+    #: image's natural size, times the displayed / natural width)
+    figure_fonts: list[dict[str, Any]] = field(default_factory=list)
+    #: tables wider than their box with no scrolling ancestor (cut off)
+    clipped_tables: list[str] = field(default_factory=list)
 
 
 class Browser:
@@ -235,6 +240,22 @@ class Browser:
             )  # fmt: skip
             first_screen.parent.mkdir(parents=True, exist_ok=True)
             first_screen.write_bytes(base64.b64decode(shot["data"]))
+        report.figure_fonts = evaluate(
+            "Array.from(document.querySelectorAll('figure.tutorial-figure img'))"
+            ".filter(i => i.dataset.minFontPx && i.naturalWidth > 0)"
+            ".map(i => ({src: i.src, natural: parseFloat(i.dataset.minFontPx),"
+            " px: parseFloat(i.dataset.minFontPx) * i.getBoundingClientRect().width"
+            " / i.naturalWidth}))"
+        )
+        report.clipped_tables = evaluate(
+            "Array.from(document.querySelectorAll('article table')).filter(t => {"
+            " const w = t.getBoundingClientRect().width;"
+            " for (let e = t.parentElement; e && e.tagName !== 'ARTICLE'; e = e.parentElement) {"
+            "  const o = getComputedStyle(e).overflowX;"
+            "  if (o === 'auto' || o === 'scroll') return false;"
+            "  if (e.getBoundingClientRect().width + 1 < w) return true; }"
+            " return false; }).map(t => t.innerText.slice(0, 60))"
+        )
 
         for e in self._events:
             method, params = e.get("method"), e.get("params", {})

@@ -8,6 +8,8 @@ headless Chromium (Debian's ``chromium``; ``make docs-test`` installs it) and ch
   outside this machine (the site is built offline: no fonts, no CDN);
 - every figure loaded with a nonzero size, and the page holds the executed outputs (text,
   HTML fragments, figures) its code produced, with no traceback;
+- every figure's smallest label is at least 10 px on screen, and no table is cut off (a table
+  wider than the page sits in a box that scrolls);
 
 and saves a full-page screenshot of each page to ``out/docs-screenshots/`` (git-ignored).
 """
@@ -130,6 +132,9 @@ def test_tutorial_renders(page, site_url, browser):
 
     for img in report.images:
         assert img["complete"] and img["width"] > 0 and img["height"] > 0, f"broken image {img}"
+    for fig in report.figure_fonts:  # labels readable as shown: >= 10 px on screen
+        assert fig["px"] >= 10.0, f"{page}: {fig['src']} labels are {fig['px']:.1f} px on screen"
+    assert report.clipped_tables == [], f"{page}: tables cut off: {report.clipped_tables}"
     for kind, n in minimum.items():
         assert report.counts[kind] >= n, (
             f"{page}: {report.counts[kind]} {kind} outputs, expected at least {n}"

@@ -258,6 +258,30 @@ def test_official_submodular_pick_with_classifier_fn(adapter):
     assert len(sp.V) == 2
 
 
+def test_predictor_shows_progress_over_all_calls(adapter, capsys):
+    """SubmodularPick through adapter.predictor(show_progress=True): one bar counting texts."""
+    from lime import submodular_pick
+    from lime.lime_text import LimeTextExplainer
+
+    texts = ["good day", "bad day today", "so happy now"]
+    fn = adapter.predictor(show_progress=True)
+    sp = submodular_pick.SubmodularPick(
+        LimeTextExplainer(class_names=list(adapter.labels), random_state=0),
+        texts, fn, method="full", num_exps_desired=1, num_features=3, num_samples=40,
+    )  # fmt: skip
+    assert len(sp.V) == 1
+    err = capsys.readouterr().err
+    assert "texts evaluated" in err and "120" in err  # 3 explanations x 40 samples
+    np.testing.assert_array_equal(fn(texts), adapter.predict_proba(texts))
+    assert "123" in capsys.readouterr().err  # the same bar counts on
+    quiet = adapter.predictor()
+    quiet(texts)
+    assert "texts evaluated" not in capsys.readouterr().err
+    sv = adapter.shap_explainer(show_progress=True)(["good day"], batch_size=64)
+    assert sv.values.shape[-1] == adapter.num_labels
+    assert "texts evaluated" in capsys.readouterr().err
+
+
 def test_no_warning_for_normal_texts(adapter):
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -113,6 +113,12 @@ def test_knn_matches_captums_similarity_influence(adapter, train, planted, metri
     torch.testing.assert_close(ours.indices, ref_idx.long())
     torch.testing.assert_close(ours.influence_scores, ref_val.double(), rtol=1e-4, atol=1e-4)
     assert isinstance(knn, DataInfluence)
+    # the same call as SimilarityInfluence's: top_k, token ids with additional_forward_args
+    same = knn.influence(tests, top_k=4)
+    torch.testing.assert_close(same.indices, ref_idx.long())
+    ids, mask = adapter.captum_inputs(tests[0])
+    one = knn.influence(ids, top_k=4, additional_forward_args=(mask,), proponents=True)
+    torch.testing.assert_close(one.indices, ref_idx[:1].long())
 
 
 def test_faiss_index_gives_the_exact_neighbours(adapter, train, planted, tmp_path):

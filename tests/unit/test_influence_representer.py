@@ -125,6 +125,24 @@ def test_influence_follows_captums_data_influence_contract(fitted, planted):
     torch.testing.assert_close(res.indices, pro.indices[:1])
 
 
+def test_influence_takes_captums_argument_names(fitted, planted):
+    """SimilarityInfluence's ``top_k``/``additional_forward_args``, TracIn's ``proponents``."""
+    rp = fitted["model"]
+    tests = planted["held_out"][:3]
+    by_k = rp.influence(tests, k=4, proponents=False)
+    by_top_k = rp.influence(tests, top_k=4, proponents=False)
+    assert isinstance(by_top_k, KMostInfluentialResults)
+    torch.testing.assert_close(by_top_k.indices, by_k.indices)
+    torch.testing.assert_close(by_top_k.influence_scores, by_k.influence_scores)
+    ids, mask = rp.adapter.captum_inputs(tests[0])
+    res = rp.influence(ids, top_k=4, proponents=False, additional_forward_args=(mask,))
+    torch.testing.assert_close(res.indices, by_k.indices[:1])
+    with pytest.raises(InputError, match="give one"):
+        rp.influence(tests, k=3, top_k=4)
+    with pytest.raises(InputError, match="attention mask"):
+        rp.influence(tests, top_k=3, additional_forward_args=(mask,))
+
+
 def test_explain_gives_a_table_with_training_texts_and_labels(fitted, planted):
     rp = fitted["model"]
     res = rp.explain(planted["held_out"][:2], k=3)

@@ -171,3 +171,12 @@ def test_visualize_text_takes_word_attributions_and_escapes_labels():
     assert "<b>neg</b>" not in out and "&lt;b&gt;neg&lt;/b&gt;" in out
     assert "Legend" not in out and "Legend" in visualize_text([wa])
     assert out._repr_html_() == str(out)
+
+
+def test_captums_visualize_text_runs_unchanged_on_our_record(evil_ig):
+    """The documented call, without patches: IPython is a dependency (pyproject.toml)."""
+    from captum.attr import visualization as viz  # Captum's tutorials' import
+
+    html = viz.visualize_text([evil_ig.to_captum_record()])
+    assert type(html).__name__ == "HTML"  # IPython.display.HTML
+    assert "Word Importance" in html.data and "positive" in html.data

@@ -123,3 +123,53 @@ def test_html_page_and_save(tmp_path):
 def test_score_color_clips_and_handles_nan():
     assert score_color(5.0, 1.0) == score_color(1.0, 1.0)
     assert score_color(float("nan"), 1.0) == "rgba(0,0,0,0.000)"
+
+
+def test_notebook_reprs_escape_and_scroll():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from captum_ext.data import TextDataset
+    from captum_ext.influence import InfluenceResult
+    from captum_ext.viz.html import summary_html
+
+    evil = "<script>alert(1)</script>"
+    train = TextDataset(["good", evil, "great"], [1, 0, 1])
+    res = InfluenceResult("knn", "neighbours", [f"nice {evil}"], np.array([[1, 0]]),
+                          np.array([[0.9, 0.8]]), train, np.array([1]), np.array([1]))
+    out = res._repr_html_()
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert "overflow-x:auto" in out and "great" not in out  # only the ranked texts
+    summary = SimpleNamespace(
+        methods=["ig", evil],
+        headline=f"Believe {evil}.",
+        verdict=pd.DataFrame({"method": [evil], "verdict": ["believe"]}),
+        agreement_summary=pd.DataFrame(),
+        metric_table=pd.DataFrame({"method": ["ig"], "aopc": [0.25]}),
+    )
+    html = summary_html(summary)
+    assert "<script>" not in html and html.count("&lt;script&gt;") == 3
+    assert "aopc" in html and "agreement" not in html  # empty tables left out
+
+
+def test_lime_result_repr_and_frames():
+    from captum_ext.attr.text_lime import LimeResult
+
+    lime = LimeResult(
+        feature_names=["<b>", "day"], weights=np.array([0.1, -0.3]), intercept=0.5, score=0.8,
+        local_pred=0.3, model_pred=0.35, target=1, output="probs", surrogate="ridge",
+        n_samples=100, n_evaluations=50, unit_scores=np.array([0.1, -0.3]), n_base=2,
+    )
+    frame = lime.to_frame()
+    assert list(frame.feature) == ["day", "<b>"] and list(frame.weight) == [-0.3, 0.1]
+    out = lime._repr_html_()
+    assert "&lt;b&gt;" in out and "<b><b>" not in out
+    assert "model f(x) 0.35" in out and "surrogate g(x) 0.3" in out
+    wa = WordAttribution(text="good day", words=["good", "day"], spans=[(0, 4), (5, 8)],
+                         scores=np.array([0.3, -0.5]), target=1, labels=("negative", "positive"),
+                         probs=np.array([0.1, 0.9]), method="ig")
+    assert wa.to_frame().to_dict("list") == {
+        "word": ["good", "day"], "start": [0, 5], "end": [4, 8], "score": [0.3, -0.5],
+        "rank": [2, 1],
+    }

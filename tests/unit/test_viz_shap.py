@@ -215,3 +215,56 @@ def test_errors_name_the_fix():
         to_shap_explanation([[wa_for("a", [1.0]), wa_for("a", [2.0])]])
     with pytest.raises(InputError, match="not a mix"):
         to_shap_explanation([wa_for("a", [1.0]), [wa_for("a", [1.0])]])
+
+
+def test_text_plot_html_has_colours_on_numpy_2():
+    """shap.plots.text on our result writes CSS colours (no ``np.float64(`` reprs)."""
+    import re
+
+    wa = wa_for("what a lovely day", [0.0, -0.2, 0.5, 0.1])
+    html = shap.plots.text(wa.to_shap(), display=False)
+    assert "np.float64(" not in html
+    colours = re.findall(r"rgba\((\d+(?:\.\d+)?), (\d+(?:\.\d+)?), (\d+(?:\.\d+)?), ([\d.]+)\)", html)
+    assert colours, "no rgba(r, g, b, a) colour in shap.plots.text's HTML"
+    assert any(float(a) > 0.1 for *_, a in colours)  # words are painted, not transparent
+    reds = [c for c in colours if float(c[0]) > 200 and float(c[3]) > 0.1]
+    blues = [c for c in colours if float(c[2]) > 200 and float(c[0]) < 100 and float(c[3]) > 0.1]
+    assert reds and blues  # positive and negative scores both coloured
+
+
+def test_colour_fix_is_only_installed_while_shap_has_the_bug():
+    from shap.plots import _text
+
+    from captum_ext.viz.shap_interop import _text_plot_has_numpy2_bug, fix_shap_text_colours
+
+    assert fix_shap_text_colours() == _text_plot_has_numpy2_bug(_text)
+    fake_fixed = type("M", (), {"_css_rgba": staticmethod(lambda *a: "")})
+    assert not _text_plot_has_numpy2_bug(fake_fixed)
+
+
+def test_bar_and_waterfall_labels_name_the_method_and_the_models_output():
+    from captum_ext.viz import shap_bar, shap_waterfall
+
+    ig = wa_for("what a lovely day", [0.0, 0.1, 0.5, 0.1], probs=np.array([0.2, 0.8]))
+    ax = shap_bar(ig)
+    assert ax.get_xlabel() == "ig score on the probability of positive"
+    assert "SHAP" not in ax.get_xlabel()
+    plt.close("all")
+    many = shap_bar([ig, wa_for("lovely", [0.4], probs=np.array([0.3, 0.7]))])
+    assert many.get_xlabel().startswith("mean |ig score")
+    plt.close("all")
+    lime = wa_for(
+        "what a lovely day", [0.0, 0.1, 0.25, 0.05], method="lime", probs=np.array([0.04, 0.96]),
+        extras={"intercept": 0.534, "local_pred": 0.934, "model_pred": 0.96},
+    )
+    ax = shap_waterfall(lime)
+    ticks = [t.get_text() for a in ax.figure.axes for t in a.get_xticklabels()]
+    assert "$f(x)$" not in ticks and "$g(x)$" in ticks
+    assert any("model $f(x)$ = 0.960" in t and "0.934" in t for t in ticks)
+    assert any("intercept = 0.534" in t for t in ticks)
+    assert ax.figure.axes[0].get_xlabel() == "lime weight (surrogate) on the probability of positive"
+    plt.close("all")
+    ax = shap_waterfall(ig)  # not a surrogate: SHAP's f(x) is the model's output, kept
+    ticks = [t.get_text() for a in ax.figure.axes for t in a.get_xticklabels()]
+    assert "$f(x)$" in ticks
+    plt.close("all")
