@@ -1,5 +1,6 @@
 """The cross-method agreement harness: run every registered method on the same texts, measure how
-much they agree and how faithful each is, and write a report with a verdict.
+much they agree, score each with every registered metric, and write a report that opens with a
+ranked verdict (which methods to believe on this model).
 
 Examples::
 
@@ -7,9 +8,9 @@ Examples::
     >>> summary = compare(["what a lovely day"], methods="ig,occlusion",
     ...                   out_dir="runs/demo", show_progress=False)  # doctest: +SKIP
     >>> summary.verdict[["method", "verdict"]]  # doctest: +SKIP
-          method   verdict
-    0         ig  faithful
-    1  occlusion  faithful
+          method  verdict
+    0         ig  believe
+    1  occlusion  believe
 """
 
 from captum_ext.harness.api import compare, load_rationales, load_run, load_texts

@@ -313,8 +313,8 @@ def compare(
         ...             out_dir="runs/demo", show_progress=False)  # doctest: +SKIP
         >>> s.verdict[["method", "tier", "verdict"]]  # doctest: +SKIP
               method  tier  verdict
-        0         ig     1  believe
-        1  occlusion     1  believe
+        0  occlusion     1  believe
+        1         ig     1  believe
         >>> s.matrix("kendall_tau").round(2)  # doctest: +SKIP
                     ig  occlusion
         ig         1.0        0.5

@@ -161,7 +161,7 @@ def verdict_display(summary: Summary) -> pd.DataFrame:
         "tier": "tier",
         "mean_rank": "mean faithfulness rank ↓",
         "better_than_random": "better than random",
-        "randomisation": "|ρ| randomised model ↓",
+        "randomisation": "|ρ| randomised model, above chance ↓",
         "random_logit": "ρ other class ↓",
         "robustness": "top-k kept under edits ↑",
         "stability": "seed stability ↑",

@@ -21,7 +21,8 @@ the Friedman test finds no difference, every method is tier 1.
   ``min_texts`` texts or more, its 95% bootstrap interval lies above 0; for the leave-one-out
   correlation, whose random baseline is 0, the mean itself), or
 * it fails a randomisation check: its explanation stays similar when the model is randomised
-  (mean ``randomisation`` ≥ ``max_similarity``) or when another class is explained (mean
+  (mean ``randomisation``, the chance-corrected |ρ|, ≥ ``max_similarity``: at least halfway from
+  two unrelated rankings to the same ranking) or when another class is explained (mean
   ``random_logit`` ≥ ``max_similarity``), or
 * with the ground-truth stage, it misses the planted shortcut (mean ``planted_recall`` < 0.5),
 
@@ -358,7 +359,7 @@ def make_verdict(
             v = _mean(frame, m, check)
             row[check] = v
             if np.isfinite(v) and v >= max_similarity:
-                reasons.append(f"fails {label} ({'|ρ|' if check == 'randomisation' else 'ρ'} "
+                reasons.append(f"fails {label} ({'|ρ| above chance' if check == 'randomisation' else 'ρ'} "
                                f"{v:.2f})")
         for metric in metric_dirs.index:
             if metric not in row:
@@ -432,7 +433,7 @@ def _sentence(r: pd.Series, has_random_check: bool, indicative: bool) -> str:
         f"random on {r['better_than_random']} faithfulness metrics"
     )
     if has_random_check and np.isfinite(r.get("randomisation", np.nan)):
-        s += f"; |ρ| with the randomised model {r['randomisation']:.2f}"
+        s += f"; |ρ| with the randomised model (above chance) {r['randomisation']:.2f}"
     if np.isfinite(r.get("random_logit", np.nan)):
         s += f"; ρ with another class {r['random_logit']:.2f}"
     if np.isfinite(r.get("robustness", np.nan)):

@@ -217,3 +217,27 @@ def test_a_registered_metric_flows_through_runner_summary_and_verdict(
     assert "first_word_drop" in set(s.metrics["metric"])
     manifest = json.loads((tmp_path / "run.json").read_text())
     assert manifest["metrics"] == ["comprehensiveness", "first_word_drop"]
+
+
+def test_chance_level_of_abs_spearman_against_monte_carlo():
+    from captum_ext.metrics.similarity import chance_abs_spearman, chance_corrected_abs
+
+    rng = np.random.default_rng(0)
+    for n in (3, 4, 6, 9, 15):
+        mc = np.mean([abs(stats.spearmanr(np.arange(n), rng.permutation(n)).statistic)
+                      for _ in range(3000)])  # fmt: skip
+        assert chance_abs_spearman(n) == pytest.approx(mc, abs=0.015)
+    assert chance_corrected_abs(1.0, 4) == 1.0 and chance_corrected_abs(-1.0, 4) == 1.0
+    assert np.isnan(chance_corrected_abs(1.0, 2))  # 2 words: nothing to tell from chance
+
+
+def test_randomisation_score_is_chance_corrected():
+    rand = get_metric("randomisation")
+    a = _wa([0.9, 0.1, 0.5, -0.3])
+    same = {"model:all": _wa([0.9, 0.1, 0.5, -0.3])}
+    assert rand.score(a, same) == pytest.approx(1.0)
+    # a ranking as related to the original as two random ones on average scores about 0
+    rng = np.random.default_rng(1)
+    vals = [rand.score(a, {"model:all": _wa(rng.normal(size=4))}) for _ in range(2000)]
+    assert np.mean(vals) == pytest.approx(0.0, abs=0.05)
+    assert set(rand.details(a, same)) == {"model:all"}

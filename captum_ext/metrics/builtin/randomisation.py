@@ -2,12 +2,16 @@ r"""Model-parameter randomisation (Adebayo et al. 2018; Quantus' ``MPRT``): the 
 the same text and class when the classifier head and then the top layers are re-initialised
 (cascading, :mod:`captum_ext.metrics.randomise`), compared with the trained model's.
 
-The value is :math:`|\rho|`, the absolute Spearman correlation between the trained model's word
-importance and the one at the deepest randomisation level (``randomisation_levels[-1]``,
-default ``"all"``); the other levels are kept in the record's details. Lower is better: an
-explanation that barely changes when the model is destroyed is not explaining the model. The
-absolute value follows Adebayo et al., who compare absolute rank correlations, so a method whose
-scores merely flip sign does not pass for one that changed.
+The value is the absolute Spearman correlation between the trained model's word importance and
+the one at the deepest randomisation level (``randomisation_levels[-1]``, default ``"all"``),
+corrected for chance (:func:`~captum_ext.metrics.similarity.chance_corrected_abs`): 0 is as
+similar as two unrelated rankings of the text's words, 1 is the same ranking. Short texts make
+raw rank correlations large by chance (two unrelated rankings of 3 words have |ρ| ≥ 0.5 always),
+so the raw |ρ| would fail every method on tweets of a few words. The raw ρ of every level is kept
+in the record's details. Lower is better: an explanation that barely changes when the model is
+destroyed is not explaining the model. The absolute value follows Adebayo et al., who compare
+absolute rank correlations, so a method whose scores merely flip sign does not pass for one that
+changed.
 Adebayo et al. 2018, "Sanity Checks for Saliency Maps", https://arxiv.org/abs/1810.03292.
 """
 
@@ -19,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from captum_ext.metrics.protocol import Variant, VariantMetric, register_metric
-from captum_ext.metrics.similarity import importance_spearman
+from captum_ext.metrics.similarity import chance_corrected_abs, importance_spearman
 
 #: Default cascade: the head alone, then the head and every encoder layer.
 DEFAULT_LEVELS: tuple[str, ...] = ("head", "all")
@@ -27,12 +31,12 @@ DEFAULT_LEVELS: tuple[str, ...] = ("head", "all")
 
 class Randomisation(VariantMetric):
     name = "randomisation"
-    label = "|ρ| with randomised model ↓"
+    label = "|ρ| with randomised model, above chance ↓"
     family = "randomisation"
     higher_is_better = False
     description = (
         "absolute rank correlation with the explanation of a model whose head and encoder layers "
-        "were re-initialised"
+        "were re-initialised, corrected for chance (0: unrelated, 1: the same ranking)"
     )
     reference = "Adebayo et al. 2018 (cascading model randomisation); Quantus MPRT"
 
@@ -49,7 +53,8 @@ class Randomisation(VariantMetric):
         if not names:
             return float("nan")
         deepest = variants[names[-1]]
-        return abs(importance_spearman(original, deepest))
+        n = len(np.intersect1d(original.seen_words(), deepest.seen_words()))
+        return chance_corrected_abs(importance_spearman(original, deepest), n)
 
     def details(self, original: Any, variants: Mapping[str, Any]) -> dict[str, Any]:
         return {
