@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import functools
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 from scipy import stats
