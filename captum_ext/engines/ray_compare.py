@@ -179,14 +179,18 @@ def run_compare_ray(
     for a, b in shard_bounds(
         len(texts), chunk_size=config.chunk_size, n_shards=workers * shards_per_worker
     ):
-        # the extra stability seeds run on the first `stability_texts` texts of the whole run
+        # the extra stability seeds and the sanity checks run on the first `stability_texts` and
+        # `sanity_texts` texts of the whole run, not of each shard
         n_stab = max(0, min(config.stability_texts - a, b - a))
+        n_sanity = max(0, min(config.sanity_texts - a, b - a))
         shards.append(
             {
                 "texts": texts[a:b],
                 "text_ids": text_ids[a:b],
                 "targets": None if targets is None else list(targets[a:b]),
-                "config": dataclasses.replace(config, stability_texts=n_stab),
+                "config": dataclasses.replace(
+                    config, stability_texts=n_stab, sanity_texts=n_sanity
+                ),
                 "records": records,
             }
         )
