@@ -247,6 +247,24 @@ def run(args: argparse.Namespace) -> int:
             texts = [join_pair(t, b) for t, b in zip(texts, args.text_pair, strict=True)]
     if args.engine == "ray":
         _run_ray(args, texts, methods, settings, seeds)
+    from captum_ext.metrics.protocol import get_metric
+    from captum_ext.metrics.randomise import randomisation_levels
+
+    randomisation_levels(
+        [x.strip() for x in args.randomisation_levels.split(",") if x.strip()],
+        name="--randomisation-levels",
+    )
+    check_scalar(args.sanity_texts, "--sanity-texts", int, min_val=0)
+    check_scalar(args.ground_truth, "--ground-truth", int, min_val=0)
+    if args.metrics is not None:
+        names = [m.strip() for m in args.metrics.split(",") if m.strip()]
+        if not names:
+            raise InputError(
+                f"--metrics {args.metrics!r} names no metric: give comma-separated metric names "
+                "(docs/harness.md lists them), or leave --metrics out for all."
+            )
+        for name in names:
+            get_metric(name)  # an unknown name fails before the model is loaded
     adapter = load_adapter(args)
     target = resolve_target(args, adapter)
     summary = compare(

@@ -320,6 +320,11 @@ def compare(
         ig         1.0        0.5
         occlusion  0.5        1.0
     """
+    from captum_ext.validation import check_scalar
+
+    check_scalar(ground_truth, "ground_truth", int, min_val=0)
+    check_scalar(sanity_texts, "sanity_texts", int, min_val=0)
+    check_scalar(n_soft, "n_soft", int, min_val=1)
     if (texts is None) == (data is None):
         raise InputError(
             "give either texts or data (a file or folder of texts), not both or neither."

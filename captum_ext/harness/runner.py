@@ -130,6 +130,10 @@ class RunConfig:
         """The metrics this run computes, registry order."""
         if self.metrics is None:
             return [m.name for m in list_metrics()]
+        if not self.metrics:
+            raise InputError(
+                "metrics is empty: name at least one registered metric, or pass None for all."
+            )
         wanted = {get_metric(m).name for m in self.metrics}  # unknown names fail here
         return [m.name for m in list_metrics() if m.name in wanted]
 

@@ -228,12 +228,19 @@ def random_pair_agreement(
                 "method_a": "random",
                 "method_b": "random",
                 "n_words": n,
-                **{m: float(np.nanmean([v[m] for v in vals])) for m in AGREEMENT_METRICS},
+                **{m: _nanmean([v[m] for v in vals]) for m in AGREEMENT_METRICS},
             }
         )
     return pd.DataFrame(
         rows, columns=["text_id", "method_a", "method_b", "n_words", *AGREEMENT_METRICS]
     )
+
+
+def _nanmean(values: Sequence[float]) -> float:
+    """Mean of the finite values (``nan`` when there is none, without numpy's warning)."""
+    arr = np.asarray(values, dtype=np.float64)
+    arr = arr[np.isfinite(arr)]
+    return float(arr.mean()) if arr.size else float("nan")
 
 
 def agreement_summary(pairwise: pd.DataFrame) -> pd.DataFrame:

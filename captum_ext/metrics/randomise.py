@@ -61,20 +61,23 @@ def encoder_layers(model: nn.Module) -> list[nn.Module]:
     return list(longest)
 
 
-def randomisation_levels(levels: Sequence[str], n_layers: int) -> list[str]:
-    """Validate level names (``head``, ``top<k>`` with k < the number of layers, ``all``)."""
+def randomisation_levels(
+    levels: Sequence[str], n_layers: int | None = None, name: str = "randomisation level"
+) -> list[str]:
+    """Validate level names (``head``, ``top<k>`` with k at most the number of layers when
+    ``n_layers`` is given, ``all``); errors name ``name`` (e.g. ``--randomisation-levels``)."""
     out = []
     for lv in levels:
         m = _LEVEL.match(str(lv))
         if not m:
+            raise InputError(f"{name} must be 'head', 'top<k>' or 'all', got {lv!r}.")
+        if n_layers is not None and m.group(2) and int(m.group(2)) > n_layers:
             raise InputError(
-                f"randomisation level must be 'head', 'top<k>' or 'all', got {lv!r}."
-            )
-        if m.group(2) and int(m.group(2)) > n_layers:
-            raise InputError(
-                f"randomisation level {lv!r} asks for more layers than the model has ({n_layers})."
+                f"{name} {lv!r} asks for more layers than the model has ({n_layers})."
             )
         out.append(str(lv))
+    if not out:
+        raise InputError(f"{name} names no level: give head, top<k> or all.")
     return out
 
 

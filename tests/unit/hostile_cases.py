@@ -226,6 +226,11 @@ def all_cases() -> list[Case]:
                      ("influence", "--l2"), ("audit", "--folds")):  # fmt: skip
         add(Case(f"{cmd}{opt}-0", _set(COMMANDS[cmd], opt, "0"), fragments=(opt,)))
     add(Case("probe-n-3", _set(COMMANDS["probe"], "--n", "3"), fragments=("--n",)))
+    # the verdict's options
+    for opt, value in (("--sanity-texts", "-1"), ("--ground-truth", "-1"), ("--metrics", ","),
+                       ("--metrics", "nope"), ("--randomisation-levels", "middle")):  # fmt: skip
+        add(Case(f"compare{opt}-{value.strip('-,') or 'empty'}", (*COMMANDS["compare"], opt, value),
+                 fragments=(opt,) if value != "nope" else ("nope",)))  # fmt: skip
     add(Case("methods-ok", ("methods",), expect="ok"))
     return cases
 
