@@ -189,3 +189,48 @@ def write_labelled_csv(path: str | Path, rows: Sequence[tuple[str, str]]) -> Pat
 
 def read_json(path: str | Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+#: Short hand-written tweets of each sentiment (the label and family tests' tiny datasets).
+POS_TWEETS = [
+    "so happy today",
+    "great game tonight",
+    "love this song",
+    "best day ever",
+    "thanks a lot",
+    "what a lovely day",
+    "i won the prize",
+    "amazing show at madrid",
+    "good morning all",
+    "such a fun party",
+    "i really like it",
+    "happy birthday mate",
+]
+NEG_TWEETS = [
+    "so sad today",
+    "awful game tonight",
+    "hate this song",
+    "worst day ever",
+    "no thanks",
+    "what a horrible day",
+    "i lost my phone",
+    "terrible show in madrid",
+    "bad morning again",
+    "such a boring party",
+    "i really hate it",
+    "sick and tired",
+]
+NEU_TWEETS = [
+    "the bus leaves at ten",
+    "it is tuesday",
+    "meeting at noon",
+    "the shop opens at nine",
+    "going to the store",
+    "reading the news",
+    "the train is on time",
+    "lunch at one",
+    "new phone arrived",
+    "watching the game",
+    "back at work",
+    "the weather report",
+]

@@ -12,57 +12,17 @@ from __future__ import annotations
 import traceback
 
 import pytest
-from model_factory import FAMILIES, build_checkpoint
+from model_factory import FAMILIES, NEG_TWEETS, NEU_TWEETS, POS_TWEETS, build_checkpoint
 
 from captum_ext.cli import main
 
+# "sick" inside a longer pre-token ("sick!!") for `embeddings --word sick`
+POS = [*POS_TWEETS, "sick show, loved it!!"]
+NEG = [*NEG_TWEETS, "feeling sick!! =("]
+NEU = list(NEU_TWEETS)
+
 pytestmark = pytest.mark.integration
 
-POS = [
-    "so happy today",
-    "great game tonight",
-    "love this song",
-    "best day ever",
-    "thanks a lot",
-    "what a lovely day",
-    "i won the prize",
-    "amazing show at madrid",
-    "good morning all",
-    "such a fun party",
-    "i really like it",
-    "happy birthday mate",
-    "sick show, loved it!!",
-]
-NEG = [
-    "so sad today",
-    "awful game tonight",
-    "hate this song",
-    "worst day ever",
-    "no thanks",
-    "what a horrible day",
-    "i lost my phone",
-    "terrible show in madrid",
-    "bad morning again",
-    "such a boring party",
-    "i really hate it",
-    "sick and tired",
-    "feeling sick!! =(",
-]
-NEU = [
-    "the bus leaves at ten",
-    "it is tuesday",
-    "meeting at noon",
-    "the shop opens at nine",
-    "going to the store",
-    "reading the news",
-    "the train is on time",
-    "lunch at one",
-    "new phone arrived",
-    "watching the game",
-    "back at work",
-    "the weather report",
-    "sick leave form",
-]
 
 CONFIGS = {
     "2-default-names": dict(n_labels=2, id2label=None, label_map="negative=0,positive=1"),

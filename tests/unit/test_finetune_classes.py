@@ -6,53 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from model_factory import write_labelled_csv
+from model_factory import NEG_TWEETS, NEU_TWEETS, POS_TWEETS, write_labelled_csv
 from shared_fixtures import one_thread  # noqa: F401
 
 from captum_ext.cli import main
 
-POS = [
-    "so happy today",
-    "great game tonight",
-    "love this song",
-    "best day ever",
-    "thanks a lot",
-    "what a lovely day",
-    "i won the prize",
-    "amazing show at madrid",
-    "good morning all",
-    "such a fun party",
-    "i really like it",
-    "happy birthday mate",
-]
-NEG = [
-    "so sad today",
-    "awful game tonight",
-    "hate this song",
-    "worst day ever",
-    "no thanks",
-    "what a horrible day",
-    "i lost my phone",
-    "terrible show in madrid",
-    "bad morning again",
-    "such a boring party",
-    "i really hate it",
-    "sick and tired",
-]
-NEU = [
-    "the bus leaves at ten",
-    "it is tuesday",
-    "meeting at noon",
-    "the shop opens at nine",
-    "going to the store",
-    "reading the news",
-    "the train is on time",
-    "lunch at one",
-    "new phone arrived",
-    "watching the game",
-    "back at work",
-    "the weather report",
-]
+POS, NEG, NEU = POS_TWEETS, NEG_TWEETS, NEU_TWEETS
+
 TRAIN = ("--epochs", "1", "--max-length", "16", "--batch-size", "8")
 
 

@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from model_factory import label_swapped_copy, write_labelled_csv
+from model_factory import NEG_TWEETS, POS_TWEETS, label_swapped_copy, write_labelled_csv
 from shared_fixtures import one_thread  # noqa: F401
 
 from captum_ext.cli import main
@@ -20,34 +20,8 @@ from captum_ext.data import TextDataset, load_dataset, load_labelled, load_senti
 from captum_ext.errors import DataError, InputError
 from captum_ext.labels import LabelModel, canonical_label, parse_label_map
 
-POS = [
-    "so happy today",
-    "great game tonight",
-    "love this song",
-    "best day ever",
-    "thanks a lot",
-    "what a lovely day",
-    "i won the prize",
-    "amazing show at madrid",
-    "good morning all",
-    "such a fun party",
-    "i really like it",
-    "happy birthday mate",
-]
-NEG = [
-    "so sad today",
-    "awful game tonight",
-    "hate this song",
-    "worst day ever",
-    "no thanks",
-    "what a horrible day",
-    "i lost my phone",
-    "terrible show in madrid",
-    "bad morning again",
-    "such a boring party",
-    "i really hate it",
-    "sick and tired",
-]
+POS, NEG = POS_TWEETS, NEG_TWEETS
+
 
 
 # -- the label model ----------------------------------------------------------------------------
