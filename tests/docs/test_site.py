@@ -64,7 +64,7 @@ TUTORIALS: dict[str, tuple[dict[str, int], tuple[str, ...]]] = {
     ),
     "tutorials/agreement.html": (
         {"figures": 3, "html": 1, "text": 4},
-        ("mean_seconds", "records.jsonl", "kendall_tau", "100 texts."),
+        ("mean_seconds", "records.jsonl", "kendall_tau", "better_than_random"),
     ),
     "tutorials/checkpoint.html": (
         {"text": 4},
