@@ -36,6 +36,7 @@ def main(out: Path, n: int) -> None:
         show_progress=False,
     )
     print(summary.matrix("kendall_tau").round(2).to_string())
+    print(f"verdict: {summary.headline}")
     for sentence in summary.verdict["sentence"]:
         print(sentence)
     plot_agreement_heatmap(summary.matrix("kendall_tau"), metric="Kendall τ").save(

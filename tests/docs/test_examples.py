@@ -43,7 +43,7 @@ CASES: dict[str, tuple[list[str], list[str], list[str]]] = {
     ),
     "agreement.py": (
         [],
-        ["ig", "occlusion", "texts."],
+        ["ig", "occlusion", "verdict: ", "believe"],
         ["records.jsonl", "kendall_tau.png"],
     ),
     "own_checkpoint.py": (

@@ -53,8 +53,8 @@ def test_the_first_screen_shows_the_answer(report):
             first_screen=SHOT,
             expressions={
                 "headline": bottom(".headline"),
-                "table": bottom("section.verdict table"),
-                "rows": "document.querySelectorAll('section.verdict table tbody tr').length",
+                "table": bottom("section.verdict > table"),
+                "rows": "document.querySelectorAll('section.verdict > table tbody tr').length",
                 "flagged": top("section.verdict h3"),
                 "headline_text": "document.querySelector('.headline').innerText",
             },
