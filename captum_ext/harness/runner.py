@@ -466,15 +466,13 @@ def run_compare(
                     ]
                 )
             ]
+            stored = _attributions_of(store, [], {text_ids[i] for i in chunk}, seed0)
             if not jobs and not (
                 config.faithfulness
-                and any(_pending_metrics(store, text_ids[i], config, []) for i in chunk)
+                and any(_pending_metrics(store, text_ids[i], config, stored) for i in chunk)
             ) and not (
                 variant_metrics
-                and _variant_jobs(
-                    chunk, texts, text_ids, target_idx, probs, config, store,
-                    _attributions_of(store, [], {text_ids[i] for i in chunk}, seed0),
-                )
+                and _variant_jobs(chunk, texts, text_ids, target_idx, probs, config, store, stored)
             ):
                 continue
             records: list[dict[str, Any]] = []
@@ -616,12 +614,16 @@ def _attributions_of(
 
 
 def _pending_metrics(
-    store: ResultStore, tid: str, config: RunConfig, new_records: list[dict[str, Any]]
+    store: ResultStore,
+    tid: str,
+    config: RunConfig,
+    attributions: dict[tuple[str, str], dict[str, Any]],
 ) -> list[str]:
     """What the row metrics still need for one text: ``"random"`` and the methods with an
-    attribution (in the store or among ``new_records``; not an error) but no score yet."""
+    attribution (``attributions``, from :func:`_attributions_of`; not an error) but no score
+    yet."""
     seed0 = config.random_state
-    have = {m for (t, m) in _attributions_of(store, new_records, {tid}, seed0)}
+    have = {m for (t, m) in attributions if t == tid}
     todo = [m for m in config.methods if m in have and ("metrics", tid, m, seed0) not in store]
     if ("metrics", tid, "random", seed0) not in store:
         todo.insert(0, "random")
@@ -650,8 +652,8 @@ def _row_contexts(
         return [
             RowContext(ids, t2w, order, {w: float(imp[w]) for w in order}, seed, wa.signed, settings)
         ]
-    n = len(seen_words(t2w))
     seen = seen_words(t2w)
+    n = len(seen)
     out = []
     for j, perm in enumerate(
         random_rankings(n, config.n_random, _random_seed(config.random_state, tid))
@@ -693,7 +695,7 @@ def _score_chunk(
         if not seen_words(t2w):
             continue
         items = []
-        for m in _pending_metrics(store, tid, config, new_records):
+        for m in _pending_metrics(store, tid, config, attributions):
             wa = None if m == "random" else WordAttribution.from_dict(attributions[(tid, m)]["result"])
             slots = []
             for ctx in _row_contexts(ids, t2w, m, wa, tid, config):
