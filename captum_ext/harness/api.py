@@ -19,7 +19,7 @@ from captum_ext.harness.runner import (
     default_text_ids,
     run_compare,
 )
-from captum_ext.harness.store import ResultStore
+from captum_ext.harness.store import Record, ResultStore
 from captum_ext.harness.summary import RankByHarness, Summary, summarize
 from captum_ext.methods import list_methods
 from captum_ext.metrics.builtin.randomisation import DEFAULT_LEVELS
@@ -393,7 +393,7 @@ def compare(
             show_progress=show_progress,
         )  # fmt: skip
     wanted = set(ids) | {f"gt-{i:04d}" for i in range(int(ground_truth or 0))}
-    records = [r for r in store.records() if r["text_id"] in wanted]
+    records = [r for r in store.records() if r.text_id in wanted]
     rationale_map = _rationale_map(ids, rationales, len(text_list))
     summary = _summarize(
         records, config, model_name, k, rank_by, targets is not None, rationale_map
@@ -410,7 +410,7 @@ def compare(
 
 
 def _summarize(
-    records: list[dict[str, Any]],
+    records: list[Record],
     config: RunConfig,
     model_name: str,
     k: int,

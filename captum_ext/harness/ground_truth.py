@@ -21,7 +21,7 @@ from typing import Any
 
 from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.errors import InputError
-from captum_ext.harness.store import ResultStore
+from captum_ext.harness.store import GroundTruthRecord, ResultStore
 
 __all__ = ["MIN_SHORTCUT_RATE", "run_ground_truth"]
 
@@ -92,7 +92,7 @@ def run_ground_truth(
     texts = list(planted.test_texts[:n_texts])
     ids = [f"gt-{i:04d}" for i in range(len(texts))]
     gt_adapter: TextClassifierAdapter | None = None
-    records: list[dict[str, Any]] = []
+    records: list[GroundTruthRecord] = []
     for m in methods:
         todo = [i for i, tid in enumerate(ids) if ("ground_truth", tid, m, random_state) not in store]
         if not todo:
@@ -111,16 +111,10 @@ def run_ground_truth(
         for i, (wa, error, _s, _b) in zip(todo, results, strict=True):
             value = float(planted_recall_at_k(wa, planted.token, 1)) if wa is not None else None
             records.append(
-                {
-                    "kind": "ground_truth",
-                    "text_id": ids[i],
-                    "method": m,
-                    "seed": random_state,
-                    "seconds": seconds,
-                    "values": {"planted_recall": value},
-                    "error": error,
-                    "planted": info,
-                }
+                GroundTruthRecord(
+                    text_id=ids[i], method=m, seed=random_state, seconds=seconds,
+                    values={"planted_recall": value}, error=error, planted=info,
+                )
             )
     store.extend(records)
     return info

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from captum_ext.harness.store import MetricsRecord, Record, as_records
 from captum_ext.harness.summary import AGREEMENT_METRICS, Summary
 from captum_ext.viz.html import escape_html as _esc
 
@@ -95,20 +96,20 @@ def _heatmap_png(matrix: pd.DataFrame, metric: str, k: int, random_value: float 
     return _png(fig)
 
 
-def _deletion_png(records: list[dict[str, Any]], methods: list[str]) -> bytes | None:
+def _deletion_png(records: list[Record], methods: list[str]) -> bytes | None:
     """Mean deletion curve per method (and the random baseline) on a grid of removed fractions."""
     from captum_ext.viz.plots import plot_deletion_curves
 
     grid = np.linspace(0, 1, 11)
     curves: dict[str, list[np.ndarray]] = {}
     for r in records:
-        if r["kind"] != "metrics" or "deletion_curve" not in r.get("details", {}):
+        if not isinstance(r, MetricsRecord) or "deletion_curve" not in r.details:
             continue
-        m = r["details"]
-        x = np.asarray(m["deletion_ks"], dtype=float) / max(1, r["n_words"])
+        m = r.details
+        x = np.asarray(m["deletion_ks"], dtype=float) / max(1, r.n_words)
         y = np.asarray(m["deletion_curve"], dtype=float)
         if x.size >= 2:
-            curves.setdefault(r["method"], []).append(np.interp(grid, x, y))
+            curves.setdefault(r.method, []).append(np.interp(grid, x, y))
     # means only: with a dozen methods, error bands hide each other
     ordered = {m: np.mean(curves[m], axis=0) for m in ["random", *methods] if m in curves}
     if not ordered:
@@ -278,7 +279,7 @@ def write_report(
     summary: Summary,
     out_dir: str | os.PathLike[str],
     *,
-    records: list[dict[str, Any]] | None = None,
+    records: list[Record] | list[dict[str, Any]] | None = None,
     texts: dict[str, str] | None = None,
     html_texts: int = 100,
     flagged_texts: int = 5,
@@ -289,7 +290,8 @@ def write_report(
     Args:
         summary (Summary): the run's tables (:func:`captum_ext.harness.summary.summarize`).
         out_dir (str or Path): where to write.
-        records (list of dict, optional): the run's records (for the deletion curves).
+        records (list of Record or dict, optional): the run's records (for the deletion
+            curves).
             Default: None (no deletion-curve figure)
         texts (dict, optional): ``{text_id: text}``, to show texts no method could explain.
             Default: None
@@ -345,7 +347,7 @@ def write_report(
                 paths[f"agreement_{metric}"].write_bytes(png)
                 heatmaps[metric] = png
         save_csv("agreement_matrices", pd.concat(matrices, ignore_index=True))
-    deletion_png = _deletion_png(records or [], summary.methods) if records else None
+    deletion_png = _deletion_png(as_records(records), summary.methods) if records else None
     if deletion_png is not None:
         paths["deletion_curves"] = out / "deletion_curves.png"
         paths["deletion_curves"].write_bytes(deletion_png)

@@ -46,7 +46,14 @@ import numpy as np
 
 from captum_ext.adapters.hf import Output, TextClassifierAdapter, validate_text
 from captum_ext.errors import InputError
-from captum_ext.harness.store import ResultStore
+from captum_ext.harness.store import (
+    AttributionRecord,
+    ErrorRecord,
+    MetricsRecord,
+    Record,
+    ResultStore,
+    VariantsRecord,
+)
 from captum_ext.methods import get_method, list_methods, make_explainer
 from captum_ext.metrics.builtin.randomisation import DEFAULT_LEVELS
 from captum_ext.metrics.faithfulness import ERASER_BINS, complete_order, random_rankings, seen_words
@@ -378,7 +385,7 @@ def run_compare(
         >>> adapter = TextClassifierAdapter.from_pretrained()  # doctest: +SKIP
         >>> store = run_compare(["not bad at all"], adapter,  # doctest: +SKIP
         ...                     config=RunConfig(methods=["ig"]), show_progress=False)
-        >>> [r["method"] for r in store.records("metrics")]  # doctest: +SKIP
+        >>> [r.method for r in store.records("metrics")]  # doctest: +SKIP
         ['random', 'ig']
     """
     texts = [validate_text(t, f"texts[{i}]") for i, t in enumerate(texts)]
@@ -475,7 +482,7 @@ def run_compare(
                 and _variant_jobs(chunk, texts, text_ids, target_idx, probs, config, store, stored)
             ):
                 continue
-            records: list[dict[str, Any]] = []
+            records: list[Record] = []
             with shared_predictions(adapter):
                 for method, seed, todo in jobs:
                     if method not in explainers:
@@ -490,22 +497,21 @@ def run_compare(
                         seed,
                     )
                     for i, (wa, error, seconds, batch) in zip(todo, results, strict=True):
-                        base = {"text_id": text_ids[i], "method": method, "seed": seed}
                         if wa is None:
                             logger.warning("%s failed on text %s: %s", method, text_ids[i], error)
                             records.append(
-                                {"kind": "error", **base, "seconds": seconds, "error": error}
+                                ErrorRecord(
+                                    text_id=text_ids[i], method=method, seed=seed,
+                                    seconds=seconds, error=str(error),
+                                )
                             )
                         else:
                             records.append(
-                                {
-                                    "kind": "attribution",
-                                    **base,
-                                    "seconds": seconds,
-                                    "batch": batch,
-                                    "precision": wa.settings.get("precision"),
-                                    "result": wa.to_dict(),
-                                }
+                                AttributionRecord(
+                                    text_id=text_ids[i], method=method, seed=seed,
+                                    seconds=seconds, batch=batch,
+                                    precision=wa.settings.get("precision"), result=wa.to_dict(),
+                                )
                             )
                     progress.step(len(todo), method, text_ids[todo[-1]])
                 if config.faithfulness:
@@ -603,13 +609,13 @@ def _random_seed(random_state: int, text_id: str) -> int:
 
 
 def _attributions_of(
-    store: ResultStore, new_records: list[dict[str, Any]], ids: set[str], seed: int
-) -> dict[tuple[str, str], dict[str, Any]]:
+    store: ResultStore, new_records: list[Record], ids: set[str], seed: int
+) -> dict[tuple[str, str], AttributionRecord]:
     """``{(text_id, method): attribution record}`` at ``seed`` for the texts ``ids``."""
     return {
-        (r["text_id"], r["method"]): r
+        (r.text_id, r.method): r
         for r in [*store.records("attribution"), *new_records]
-        if r["kind"] == "attribution" and r["seed"] == seed and r["text_id"] in ids
+        if isinstance(r, AttributionRecord) and r.seed == seed and r.text_id in ids
     }
 
 
@@ -617,7 +623,7 @@ def _pending_metrics(
     store: ResultStore,
     tid: str,
     config: RunConfig,
-    attributions: dict[tuple[str, str], dict[str, Any]],
+    attributions: dict[tuple[str, str], AttributionRecord],
 ) -> list[str]:
     """What the row metrics still need for one text: ``"random"`` and the methods with an
     attribution (``attributions``, from :func:`_attributions_of`; not an error) but no score
@@ -673,8 +679,8 @@ def _score_chunk(
     targets: list[int],
     config: RunConfig,
     store: ResultStore,
-    new_records: list[dict[str, Any]],
-) -> list[dict[str, Any]]:
+    new_records: list[Record],
+) -> list[MetricsRecord]:
     """Build the rows of every row metric, every method and the random baseline of a chunk of
     texts, evaluate their union in one adapter call, and return the ``metrics`` records."""
     seed0 = config.random_state
@@ -696,7 +702,7 @@ def _score_chunk(
             continue
         items = []
         for m in _pending_metrics(store, tid, config, attributions):
-            wa = None if m == "random" else WordAttribution.from_dict(attributions[(tid, m)]["result"])
+            wa = None if m == "random" else attributions[(tid, m)].attribution
             slots = []
             for ctx in _row_contexts(ids, t2w, m, wa, tid, config):
                 slots.append(
@@ -715,12 +721,12 @@ def _score_chunk(
         return []
     batch.evaluate(adapter)
     seconds = (time.perf_counter() - start) / max(1, sum(len(items) for _, _, items in plans))
-    out: list[dict[str, Any]] = []
+    out: list[MetricsRecord] = []
     for i, full_slot, items in plans:
         tid, target = text_ids[i], targets[i]
         p_full = float(batch.values(full_slot, target)[0])
         for m, slots in items:
-            values: dict[str, float] = {}
+            values: dict[str, float | None] = {}
             details: dict[str, Any] = {}
             for met in metrics:
                 per = [
@@ -738,18 +744,11 @@ def _score_chunk(
                         else vals[0]
                     )
             out.append(
-                {
-                    "kind": "metrics",
-                    "text_id": tid,
-                    "method": m,
-                    "seed": seed0,
-                    "target": target,
-                    "p_full": p_full,
-                    "seconds": seconds,
-                    "n_words": len(slots[0][0].order),
-                    "values": values,
-                    "details": details,
-                }
+                MetricsRecord(
+                    text_id=tid, method=m, seed=seed0, target=target, p_full=p_full,
+                    seconds=seconds, n_words=len(slots[0][0].order), values=values,
+                    details=details,
+                )
             )
     return out
 
@@ -762,7 +761,7 @@ def _variant_jobs(
     probs: np.ndarray,
     config: RunConfig,
     store: ResultStore,
-    attributions: dict[tuple[str, str], dict[str, Any]],
+    attributions: dict[tuple[str, str], AttributionRecord],
 ) -> list[tuple[int, str, list[tuple[VariantMetric, Variant]]]]:
     """Per (text, method) still without a ``variants`` record: the variants each metric needs."""
     metrics = [
@@ -797,9 +796,9 @@ def _variant_chunk(
     probs: np.ndarray,
     config: RunConfig,
     store: ResultStore,
-    new_records: list[dict[str, Any]],
+    new_records: list[Record],
     progress: _Progress,
-) -> list[dict[str, Any]]:
+) -> list[VariantsRecord]:
     """Explain the variants the variant metrics need (grouped by model: the trained one, then
     each randomisation level, restored after), score them, return the ``variants`` records."""
     seed0 = config.random_state
@@ -839,8 +838,8 @@ def _variant_chunk(
     out = []
     for i, m, want in jobs:
         tid = text_ids[i]
-        original = WordAttribution.from_dict(attributions[(tid, m)]["result"])
-        values: dict[str, float] = {}
+        original = attributions[(tid, m)].attribution
+        values: dict[str, float | None] = {}
         details: dict[str, Any] = {}
         for met in dict.fromkeys(met for met, _ in want):
             got = {
@@ -853,15 +852,9 @@ def _variant_chunk(
             if extra:
                 details[met.name] = extra
         out.append(
-            {
-                "kind": "variants",
-                "text_id": tid,
-                "method": m,
-                "seed": seed0,
-                "target": targets[i],
-                "seconds": seconds,
-                "values": values,
-                "details": details,
-            }
+            VariantsRecord(
+                text_id=tid, method=m, seed=seed0, target=targets[i], seconds=seconds,
+                values=values, details=details,
+            )
         )
     return out

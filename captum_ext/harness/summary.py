@@ -18,7 +18,7 @@ long table) by iterating the registry (:mod:`captum_ext.metrics.protocol`); the 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,6 +26,14 @@ import numpy as np
 import pandas as pd
 
 from captum_ext.errors import InputError
+from captum_ext.harness.store import (
+    AttributionRecord,
+    ErrorRecord,
+    MetricsRecord,
+    Record,
+    VariantsRecord,
+    as_records,
+)
 from captum_ext.harness.verdict import Verdict, make_verdict
 from captum_ext.metrics.agreement import agreement_scores
 from captum_ext.result import WordAttribution
@@ -49,6 +57,10 @@ __all__ = [
 ]
 
 RankByHarness = Literal["target", "magnitude"]
+
+#: What the functions here read: typed records (:mod:`captum_ext.harness.store`) or their JSON
+#: objects (turned into records with :func:`~captum_ext.harness.store.as_records`).
+Records = Iterable[Record | Mapping[str, Any]]
 
 #: Column names of :func:`pairwise_agreement`, in display order.
 AGREEMENT_METRICS: tuple[str, ...] = (
@@ -88,18 +100,18 @@ def _pair_scores(
 
 
 def attributions_by_text(
-    records: Iterable[dict[str, Any]], seed: int | None = None
+    records: Records, seed: int | None = None
 ) -> dict[str, dict[str, WordAttribution]]:
     """``{text_id: {method: WordAttribution}}`` of the attribution records (of one seed if given)."""
     out: dict[str, dict[str, WordAttribution]] = {}
-    for r in records:
-        if r["kind"] != "attribution" or (seed is not None and r.get("seed") != seed):
+    for r in as_records(records):
+        if not isinstance(r, AttributionRecord) or (seed is not None and r.seed != seed):
             continue
-        out.setdefault(r["text_id"], {})[r["method"]] = WordAttribution.from_dict(r["result"])
+        out.setdefault(r.text_id, {})[r.method] = r.attribution
     return out
 
 
-def attribution_table(records: Iterable[dict[str, Any]], top: int = 5) -> pd.DataFrame:
+def attribution_table(records: Records, top: int = 5) -> pd.DataFrame:
     """One row per attribution or error: text id, method, seed, seconds, target, top words.
 
     Examples::
@@ -108,16 +120,16 @@ def attribution_table(records: Iterable[dict[str, Any]], top: int = 5) -> pd.Dat
         ['text_id', 'method', 'seed', 'seconds']
     """
     rows = []
-    for r in records:
-        if r["kind"] == "attribution":
-            wa = WordAttribution.from_dict(r["result"])
+    for r in as_records(records):
+        if isinstance(r, AttributionRecord):
+            wa = r.attribution
             rows.append(
                 {
-                    "text_id": r["text_id"],
-                    "method": r["method"],
-                    "seed": r.get("seed"),
-                    "seconds": r.get("seconds"),
-                    "batch": r.get("batch", 1),
+                    "text_id": r.text_id,
+                    "method": r.method,
+                    "seed": r.seed,
+                    "seconds": r.seconds,
+                    "batch": r.batch,
                     "n_words": len(wa.words),
                     "target": wa.target_label,
                     "p_target": float(wa.probs[wa.target]),
@@ -126,14 +138,14 @@ def attribution_table(records: Iterable[dict[str, Any]], top: int = 5) -> pd.Dat
                     "error": None,
                 }
             )
-        elif r["kind"] == "error":
+        elif isinstance(r, ErrorRecord):
             rows.append(
                 {
-                    "text_id": r["text_id"],
-                    "method": r["method"],
-                    "seed": r.get("seed"),
-                    "seconds": r.get("seconds"),
-                    "error": r.get("error"),
+                    "text_id": r.text_id,
+                    "method": r.method,
+                    "seed": r.seed,
+                    "seconds": r.seconds,
+                    "error": r.error,
                 }
             )
     cols = [
@@ -285,7 +297,7 @@ def agreement_matrix(
 
 
 def stability_table(
-    records: Iterable[dict[str, Any]],
+    records: Records,
     *,
     k: int = 5,
     rank_by: RankByHarness = "target",
@@ -300,10 +312,10 @@ def stability_table(
         ``<metric>`` and ``<metric>_std`` for Kendall's τ, Spearman, feature agreement and RBO.
     """
     per: dict[str, dict[str, dict[int, WordAttribution]]] = {}
-    for r in records:
-        if r["kind"] == "attribution":
-            per.setdefault(r["method"], {}).setdefault(r["text_id"], {})[int(r["seed"])] = (
-                WordAttribution.from_dict(r["result"])
+    for r in as_records(records):
+        if isinstance(r, AttributionRecord):
+            per.setdefault(r.method, {}).setdefault(r.text_id, {})[r.seed] = (
+                r.attribution
             )
     keep = ("kendall_tau", "spearman", "feature_agreement", "rbo")
     rows = []
@@ -331,7 +343,7 @@ def stability_table(
 
 
 def metric_frame(
-    records: Sequence[dict[str, Any]],
+    records: Records,
     *,
     methods: Sequence[str] | None = None,
     random_state: int = 0,
@@ -354,6 +366,7 @@ def metric_frame(
     """
     from captum_ext.metrics.protocol import RecordMetric, list_metrics
 
+    records = as_records(records)
     registry = {m.name: m for m in list_metrics()}
     keep = None if methods is None else {*methods, "random"}
     rows = []
@@ -365,9 +378,9 @@ def metric_frame(
         rows.append((str(tid), method, name, met.family, met.higher_is_better, float(value)))
 
     for r in records:
-        if r["kind"] in ("metrics", "variants") and r.get("seed") == random_state:
-            for name, value in r.get("values", {}).items():
-                add(r["text_id"], r["method"], name, value if value is not None else np.nan)
+        if isinstance(r, MetricsRecord | VariantsRecord) and r.seed == random_state:
+            for name, value in r.values.items():
+                add(r.text_id, r.method, name, value if value is not None else np.nan)
     for met in registry.values():
         if isinstance(met, RecordMetric):
             for (tid, method), value in met.compute(records, random_state=random_state, k=k).items():
@@ -415,7 +428,7 @@ def top_word_sets(
     return out
 
 
-def timing_table(records: Iterable[dict[str, Any]], *, random_state: int = 0) -> pd.DataFrame:
+def timing_table(records: Records, *, random_state: int = 0) -> pd.DataFrame:
     """Seconds per method at the main seed (``"<method> (extra seeds)"`` for stability runs,
     ``"faithfulness"`` for the scoring step, per text and method).
 
@@ -424,20 +437,20 @@ def timing_table(records: Iterable[dict[str, Any]], *, random_state: int = 0) ->
         ``median_seconds``, ``max_seconds``, ``errors``.
     """
     rows: dict[str, dict[str, Any]] = {}
-    for r in records:
-        if r["kind"] in ("attribution", "error"):
-            name = r["method"]
-            if r.get("seed") != random_state:
+    for r in as_records(records):
+        if isinstance(r, AttributionRecord | ErrorRecord):
+            name = r.method
+            if r.seed != random_state:
                 name += " (extra seeds)"
-        elif r["kind"] == "metrics":
+        elif isinstance(r, MetricsRecord):
             name = "faithfulness"
-        elif r["kind"] == "variants":
+        elif isinstance(r, VariantsRecord):
             name = "sanity checks"
         else:
             continue
         d = rows.setdefault(name, {"method": name, "secs": [], "errors": 0})
-        d["secs"].append(float(r.get("seconds") or 0.0))
-        d["errors"] += r["kind"] == "error"
+        d["secs"].append(float(r.seconds or 0.0))
+        d["errors"] += isinstance(r, ErrorRecord)
     out = []
     for d in rows.values():
         secs = np.array(d["secs"])
@@ -598,7 +611,7 @@ class Summary:
 
 
 def summarize(
-    records: Sequence[dict[str, Any]],
+    records: Records,
     *,
     methods: Sequence[str] | None = None,
     random_state: int = 0,
@@ -610,7 +623,8 @@ def summarize(
     """Every table of a run from its records.
 
     Args:
-        records (sequence of dict): the run's records (``ResultStore.records()``).
+        records (iterable of Record or dict): the run's records (``ResultStore.records()``;
+            their JSON objects are read too).
         methods (sequence of str, optional): methods to include, in order. Default: those in
             the records, in order of appearance.
         random_state (int, optional): the run's main seed (other seeds count as stability runs).
@@ -624,14 +638,14 @@ def summarize(
     Returns:
         Summary
     """
-    records = list(records)
+    records = as_records(records)
     if methods is None:
         methods = list(
-            dict.fromkeys(r["method"] for r in records if r["kind"] in ("attribution", "error"))
+            dict.fromkeys(r.method for r in records if isinstance(r, AttributionRecord | ErrorRecord))
         )
     methods = list(methods)
     mset = set(methods)
-    main = [r for r in records if r.get("method") in mset or r.get("method") == "random"]
+    main = [r for r in records if r.method in mset or r.method == "random"]
     by_text = attributions_by_text(main, seed=random_state)
     pairwise = pairwise_agreement(by_text, methods=methods, k=k, rank_by=rank_by)
     rand_pairs = random_pair_agreement(by_text, k=k, rank_by=rank_by, random_state=random_state)

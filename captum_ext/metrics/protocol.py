@@ -23,8 +23,8 @@ Every metric declares:
     re-initialised), declared by :meth:`VariantMetric.variants` and scored against the original
     explanation by :meth:`VariantMetric.score`. The runner computes them on a subset of the
     texts (``RunConfig.sanity_texts``);
-  - ``"records"`` (:class:`RecordMetric`): computed from the run's records alone (stability
-    across seeds, cost), per text and method.
+  - ``"records"`` (:class:`RecordMetric`): computed from the run's typed records alone
+    (:mod:`captum_ext.harness.store`; stability across seeds, cost), per text and method.
 
 All three give one number per (text, method); the summary gathers them into one long table
 (``text_id``, ``method``, ``metric``, ``value``) that the verdict reads.
@@ -43,11 +43,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from captum_ext.errors import InputError
+
+if TYPE_CHECKING:
+    from captum_ext.harness.store import Record
 
 __all__ = [
     "FAMILIES",
@@ -208,12 +211,16 @@ class VariantMetric(Metric):
 
 
 class RecordMetric(Metric):
-    """A metric computed from the run's records alone: ``{(text_id, method): value}``."""
+    """A metric computed from the run's records alone: ``{(text_id, method): value}``.
+
+    ``records`` are the typed records of :mod:`captum_ext.harness.store` (every kind, every
+    seed: pick with ``isinstance``, e.g. :class:`~captum_ext.harness.store.AttributionRecord`).
+    """
 
     stage: ClassVar[str] = "records"
 
     def compute(
-        self, records: Sequence[Mapping[str, Any]], *, random_state: int, k: int
+        self, records: Sequence[Record], *, random_state: int, k: int
     ) -> dict[tuple[str, str], float]:
         raise NotImplementedError
 

@@ -47,15 +47,15 @@ def test_records_resume_and_summary(adapter, fake_plant):
     assert fake_plant == [(10, 3, 0)]  # a seeded sample of n_train tweets was planted into
     assert info["learnt"] and info["token"] == "zorblat" and info["build_seconds"] == 12.5
     recs = store.records("ground_truth")
-    assert len(recs) == 6 and {r["text_id"] for r in recs} == {"gt-0000", "gt-0001", "gt-0002"}
+    assert len(recs) == 6 and {r.text_id for r in recs} == {"gt-0000", "gt-0001", "gt-0002"}
     for r in recs:
-        assert r["values"]["planted_recall"] in (0.0, 1.0)
+        assert r.values["planted_recall"] in (0.0, 1.0)
     # the value is recall@1 of the token, recomputed here from the method's own explanation
     from captum_ext.methods import make_explainer
 
     wa = make_explainer("occlusion", adapter).explain("zorblat is fine today", target=1)
-    got = next(r for r in recs if r["method"] == "occlusion" and r["text_id"] == "gt-0000")
-    assert got["values"]["planted_recall"] == float(wa.top_words(1)[0] == "zorblat")
+    got = next(r for r in recs if r.method == "occlusion" and r.text_id == "gt-0000")
+    assert got.values["planted_recall"] == float(wa.top_words(1)[0] == "zorblat")
     # resumed: nothing computed again
     run_ground_truth(adapter, store, methods=["occlusion", "ig"], method_settings={},
                      data=data, n_texts=3, n_train=10)  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import torch
 from captum_ext.adapters import TextClassifierAdapter
 from captum_ext.errors import DataError, InputError
 from captum_ext.harness import RunConfig, run_compare
-from captum_ext.harness.store import ResultStore, record_key
+from captum_ext.harness.store import ErrorRecord, ResultStore, record_key
 
 TEXTS = [
     "I really want to apply for a au pair job, but I'm so scared of change",
@@ -66,7 +67,7 @@ class _Killed(Exception):
 def reference_rows(adapter, tmp_path_factory):
     out = tmp_path_factory.mktemp("uninterrupted")
     store = run_compare(TEXTS, adapter, out_dir=out, config=_config(), show_progress=False)
-    kinds = [r["kind"] for r in store.records()]
+    kinds = [r.kind for r in store.records()]
     # 3 methods x 5 texts, 1 extra seed x 2 texts for lime, 5 x (3 + random) row-metric
     # records, 5 x 3 variant-metric records (randomisation, random logit, robustness)
     assert kinds.count("attribution") == 15 + 2
@@ -150,8 +151,8 @@ def test_adding_a_method_keeps_the_old_results(adapter, tmp_path):
     )  # fmt: skip
     rows = _rows(tmp_path / "records.jsonl")
     assert rows[: len(first)] == first
-    assert {r["method"] for r in store.records("metrics")} == {"random", "occlusion", "ig"}
-    assert {r["method"] for r in store.records("variants")} == {"occlusion", "ig"}
+    assert {r.method for r in store.records("metrics")} == {"random", "occlusion", "ig"}
+    assert {r.method for r in store.records("variants")} == {"occlusion", "ig"}
     manifest = json.loads((tmp_path / "run.json").read_text())
     assert manifest["methods"] == ["occlusion", "ig"]
 
@@ -174,7 +175,9 @@ def test_a_torn_last_line_is_cut_and_recomputed(adapter, tmp_path, reference_row
 
 def test_a_corrupt_middle_line_is_an_error(tmp_path):
     path = tmp_path / "records.jsonl"
-    good = json.dumps({"kind": "attribution", "text_id": "0", "method": "ig", "seed": 0})
+    good = json.dumps(
+        {"kind": "error", "text_id": "0", "method": "ig", "seed": 0, "seconds": 0.1, "error": "E"}
+    )
     path.write_text(good + "\n{broken\n" + good + "\n", encoding="utf-8")
     with pytest.raises(DataError, match="line 2"):
         ResultStore(path)
@@ -201,8 +204,8 @@ def test_a_failing_text_is_recorded_as_an_error_not_retried(adapter, tmp_path):
                         config=_config(methods=["lime-official", "occlusion"], stability_texts=0),
                         show_progress=False)  # fmt: skip
     errors = store.records("error")
-    assert [(e["text_id"], e["method"]) for e in errors] == [("0001", "lime-official")]
-    assert "InputError" in errors[0]["error"]
+    assert [(e.text_id, e.method) for e in errors] == [("0001", "lime-official")]
+    assert isinstance(errors[0], ErrorRecord) and "InputError" in errors[0].error
     assert ("metrics", "0001", "occlusion", 0) in store
     assert ("metrics", "0001", "lime-official", 0) not in store
     assert ("variants", "0001", "lime-official", 0) not in store
@@ -312,3 +315,147 @@ def test_shared_predictions_scores_a_row_once(adapter):
         with shared_predictions(adapter):
             raise _Killed
     assert "predict_ids" not in vars(adapter)
+
+
+# -- typed records -----------------------------------------------------------------------------
+
+V2_RUN = Path(__file__).parent / "data" / "harness_v2_run"
+
+
+def _word_attribution():
+    from captum_ext.result import WordAttribution
+
+    return WordAttribution(
+        text="not bad", words=["not", "bad"], spans=[(0, 3), (4, 7)], scores=[0.25, -0.5],
+        target=1, labels=("negative", "positive"), probs=[0.3, 0.7], method="ig",
+        settings={"n_steps": 8, "precision": "fp32"}, token_to_word=[None, 0, 1, None],
+    )  # fmt: skip
+
+
+# one JSON object per kind, keys in the order the runner and the ground-truth stage write them
+RECORD_DICTS = {
+    "attribution": {"kind": "attribution", "text_id": "0000", "method": "ig", "seed": 0,
+                    "seconds": 0.5, "batch": 2, "precision": "fp32",
+                    "result": _word_attribution().to_dict()},
+    "error": {"kind": "error", "text_id": "0001", "method": "lime", "seed": 1, "seconds": 0.01,
+              "error": "InputError: no word"},
+    "metrics": {"kind": "metrics", "text_id": "0000", "method": "random", "seed": 0, "target": 1,
+                "p_full": 0.7, "seconds": 0.02, "n_words": 2,
+                "values": {"comprehensiveness": 0.1, "loo_spearman": None},
+                "details": {"deletion_curve": [0.7, 0.4, 0.2], "deletion_ks": [0, 1, 2]}},
+    "variants": {"kind": "variants", "text_id": "0000", "method": "ig", "seed": 0, "target": 1,
+                 "seconds": 0.3, "values": {"randomisation": 0.2},
+                 "details": {"randomisation": {"head": 0.2}}},
+    "ground_truth": {"kind": "ground_truth", "text_id": "gt-0000", "method": "ig", "seed": 0,
+                     "seconds": 0.25, "values": {"planted_recall": None},
+                     "error": "RuntimeError: x", "planted": {"token": "zorblat", "learnt": True}},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", sorted(RECORD_DICTS))
+def test_each_record_kind_round_trips_to_the_same_json(kind, tmp_path):
+    from captum_ext.harness import store as store_module
+
+    d = RECORD_DICTS[kind]
+    rec = store_module.as_record(d)
+    assert type(rec).kind == rec.kind == kind and rec.kind in store_module.RECORD_KINDS
+    assert list(rec.to_dict().items()) == list(d.items())  # same keys, same order, same values
+    assert rec.to_json() == json.dumps(d, ensure_ascii=False)
+    assert type(rec).from_json(rec.to_json()) == rec
+    assert type(rec).from_dict(d) == rec
+    assert rec.key == record_key(d)
+    # the store writes what the dict-based store wrote: json.dumps of the object, one a line
+    path = tmp_path / "records.jsonl"
+    ResultStore(path).append(rec)
+    ResultStore(path).extend([d])
+    line = json.dumps(d, ensure_ascii=False) + "\n"
+    assert path.read_text(encoding="utf-8") == line * 2
+    assert ResultStore(path).records() == [rec, rec]
+    assert list(store_module.read_records(path)) == [rec, rec]
+    other = store_module.ErrorRecord if kind != "error" else store_module.MetricsRecord
+    with pytest.raises(DataError, match=f"expected a record of kind '{other.kind}', got '{kind}'"):
+        other.from_dict(d)
+
+
+def test_the_attribution_record_parses_its_result_once():
+    from captum_ext.harness.store import AttributionRecord, as_record
+
+    rec = as_record(RECORD_DICTS["attribution"])
+    assert isinstance(rec, AttributionRecord)
+    wa = rec.attribution
+    assert wa is rec.attribution  # parsed once, then kept
+    ref = _word_attribution()
+    np.testing.assert_array_equal(wa.scores, ref.scores)
+    assert wa.words == ref.words and wa.target == 1 and wa.settings == ref.settings
+    # an attribution written before precisions were recorded (early version-2 runs) reads too
+    old = {k: v for k, v in RECORD_DICTS["attribution"].items() if k != "precision"}
+    assert as_record(old).precision is None
+
+
+def test_an_unknown_kind_or_a_bad_field_is_an_error_naming_the_file(tmp_path):
+    from captum_ext.harness.store import as_record, read_records
+
+    good = json.dumps(RECORD_DICTS["error"])
+    for bad, message in (
+        ({"kind": "faithfulness", "text_id": "0", "method": "ig", "seed": 0},
+         "unknown record kind 'faithfulness'"),
+        ({**RECORD_DICTS["error"], "error": None, "extra": 1}, "unexpected extra"),
+        ({k: v for k, v in RECORD_DICTS["metrics"].items() if k != "values"}, "missing values"),
+    ):  # fmt: skip
+        for lines in ([good, json.dumps(bad), good], [good, json.dumps(bad)]):  # middle, last
+            path = tmp_path / "records.jsonl"
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            with pytest.raises(DataError, match=f"records.jsonl, line 2: .*{message}"):
+                ResultStore(path)
+            with pytest.raises(DataError, match=f"records.jsonl, line 2: .*{message}"):
+                list(read_records(path))
+            assert path.read_text(encoding="utf-8") == "\n".join(lines) + "\n"  # not cut
+        with pytest.raises(DataError, match=message):
+            as_record(bad)
+        with pytest.raises(DataError, match=message):
+            ResultStore().append(bad)
+
+
+def test_a_v2_run_folder_written_before_typed_records_reads_back_and_resumes(
+    adapter, tmp_path, monkeypatch
+):
+    """``data/harness_v2_run`` was written by the dict-based store (manifest version 2): its
+    records read back as typed records whose JSON is each line byte for byte, and a resumed run
+    on it computes nothing."""
+    from captum_ext.harness import load_run
+    from captum_ext.harness.runner import model_fingerprint
+    from captum_ext.harness.store import RECORD_KINDS, AttributionRecord, as_record
+    from captum_ext.result import WordAttribution
+
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("run.json", "records.jsonl"):
+        (run / name).write_bytes((V2_RUN / name).read_bytes())
+    lines = (run / "records.jsonl").read_text(encoding="utf-8").splitlines()
+    store = ResultStore(run / "records.jsonl")
+    assert [r.to_json() for r in store] == lines
+    assert {r.kind for r in store} == set(RECORD_KINDS)
+    for rec, line in zip(store, lines, strict=True):
+        d = json.loads(line)
+        assert rec.key == record_key(d)
+        assert rec.to_json() == as_record(d).to_json()
+        if isinstance(rec, AttributionRecord):
+            ref = WordAttribution.from_dict(d["result"])
+            np.testing.assert_array_equal(rec.attribution.scores, ref.scores)
+            assert rec.attribution.words == ref.words
+    assert load_run(run).metric_table["method"].tolist() == ["random", "occlusion", "lime-official"]
+
+    # resume (the tiny model's weights sum differently across machines: adopt its fingerprint)
+    manifest = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    manifest["model_fingerprint"] = model_fingerprint(adapter)
+    (run / "run.json").write_text(json.dumps(manifest), encoding="utf-8")
+    texts = [t["text"] for t in manifest["texts"]]
+    config = RunConfig(**{k: manifest[k] for k in RunConfig.__dataclass_fields__})
+    before = (run / "records.jsonl").read_bytes()
+    for name in ("make_explainer", "_score_chunk", "_variant_chunk"):
+        monkeypatch.setattr(
+            f"captum_ext.harness.runner.{name}",
+            lambda *a, _n=name, **k: pytest.fail(f"{_n} was called on a finished v2 run"),
+        )
+    run_compare(texts, adapter, out_dir=run, config=config, show_progress=False)
+    assert (run / "records.jsonl").read_bytes() == before

@@ -206,12 +206,12 @@ def test_a_registered_metric_flows_through_runner_summary_and_verdict(
     store = run_compare(["so happy today", "i hate mondays"], adapter, out_dir=tmp_path,
                         config=config, show_progress=False)  # fmt: skip
     recs = store.records("metrics")
-    assert {r["method"] for r in recs} == {"random", "occlusion"}
-    assert all(set(r["values"]) == {"first_word_drop", "comprehensiveness"} for r in recs)
+    assert {r.method for r in recs} == {"random", "occlusion"}
+    assert all(set(r.values) == {"first_word_drop", "comprehensiveness"} for r in recs)
     # k = 1 is comprehensiveness's first bin: the same row, so the same drop
     for r in recs:
-        if r["method"] == "occlusion":
-            assert r["values"]["first_word_drop"] <= r["values"]["comprehensiveness"] + 1.0
+        if r.method == "occlusion":
+            assert r.values["first_word_drop"] <= r.values["comprehensiveness"] + 1.0
     s = summarize(store.records(), methods=["occlusion"])
     assert "first_word_drop" in s.metric_table.columns
     assert "first_word_drop" in set(s.metrics["metric"])

@@ -176,8 +176,8 @@ def test_compare_records_precision(model_and_tok):
         show_progress=False,
     )
     recs = store.records("attribution")
-    assert recs and {r["precision"] for r in recs} == {"bf16"}
-    assert {r["result"]["settings"]["precision"] for r in recs} == {"bf16"}
+    assert recs and {r.precision for r in recs} == {"bf16"}
+    assert {r.attribution.settings["precision"] for r in recs} == {"bf16"}
 
 
 def test_cli_precision_option_reaches_the_adapter(tiny_bert_dir):

@@ -44,7 +44,7 @@ CONFIG = RunConfig(
 
 def _comparable(store: ResultStore) -> dict:
     """Records by key, wall-clock seconds left out."""
-    return {record_key(r): {k: v for k, v in r.items() if k != "seconds"} for r in store}
+    return {record_key(r): {k: v for k, v in r.to_dict().items() if k != "seconds"} for r in store}
 
 
 def _close(a, b, where: str) -> None:
@@ -145,4 +145,4 @@ def test_cli_engine_ray_then_local_resume_adds_nothing(tiny_bert_dir, tmp_path, 
     assert main([*common, "--engine", "local"]) == 0  # the same run: everything is there
     assert len((out / "records.jsonl").read_text().splitlines()) == n
     store = ResultStore(out / "records.jsonl")
-    assert {r["text_id"] for r in store.records("attribution")} == {"0000", "0001", "0002"}
+    assert {r.text_id for r in store.records("attribution")} == {"0000", "0001", "0002"}

@@ -6,9 +6,9 @@ kept out of ``summary.json`` (which is byte-identical on a rerun) in ``timing.js
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
+from captum_ext.harness.store import AttributionRecord, Record
 from captum_ext.metrics.protocol import RecordMetric, register_metric
 
 
@@ -21,12 +21,12 @@ class Cost(RecordMetric):
     reference = ""
 
     def compute(
-        self, records: Sequence[Mapping[str, Any]], *, random_state: int, k: int
+        self, records: Sequence[Record], *, random_state: int, k: int
     ) -> dict[tuple[str, str], float]:
         return {
-            (str(r["text_id"]), str(r["method"])): float(r.get("seconds") or 0.0)
+            (r.text_id, r.method): float(r.seconds or 0.0)
             for r in records
-            if r["kind"] == "attribution" and r.get("seed") == random_state
+            if isinstance(r, AttributionRecord) and r.seed == random_state
         }
 
 

@@ -11,9 +11,9 @@ Correctly Attribute Features?" (known-truth evaluation by dataset modification).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
+from captum_ext.harness.store import GroundTruthRecord, Record
 from captum_ext.metrics.protocol import RecordMetric, register_metric
 
 
@@ -26,16 +26,16 @@ class PlantedRecall(RecordMetric):
     reference = "Adebayo et al. 2022; Zhou et al. 2022"
 
     def compute(
-        self, records: Sequence[Mapping[str, Any]], *, random_state: int, k: int
+        self, records: Sequence[Record], *, random_state: int, k: int
     ) -> dict[tuple[str, str], float]:
         out = {}
         for r in records:
-            if r["kind"] != "ground_truth" or r.get("seed") != random_state:
+            if not isinstance(r, GroundTruthRecord) or r.seed != random_state:
                 continue
-            value = r.get("values", {}).get(self.name)
-            if value is None or not r.get("planted", {}).get("learnt", False):
+            value = r.values.get(self.name)
+            if value is None or not r.planted.get("learnt", False):
                 continue
-            out[(str(r["text_id"]), str(r["method"]))] = float(value)
+            out[(r.text_id, r.method)] = float(value)
         return out
 
 

@@ -7,11 +7,11 @@ construction; the verdict treats them as such).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 
+from captum_ext.harness.store import AttributionRecord, Record
 from captum_ext.metrics.agreement import feature_agreement
 from captum_ext.metrics.protocol import RecordMetric, register_metric
 from captum_ext.result import WordAttribution
@@ -26,13 +26,12 @@ class Stability(RecordMetric):
     reference = "Krishna et al. 2022 (feature agreement)"
 
     def compute(
-        self, records: Sequence[Mapping[str, Any]], *, random_state: int, k: int
+        self, records: Sequence[Record], *, random_state: int, k: int
     ) -> dict[tuple[str, str], float]:
         runs: dict[tuple[str, str], dict[int, WordAttribution]] = {}
         for r in records:
-            if r["kind"] == "attribution":
-                key = (str(r["text_id"]), str(r["method"]))
-                runs.setdefault(key, {})[int(r["seed"])] = WordAttribution.from_dict(r["result"])
+            if isinstance(r, AttributionRecord):
+                runs.setdefault((r.text_id, r.method), {})[r.seed] = r.attribution
         out: dict[tuple[str, str], float] = {}
         for key, by_seed in runs.items():
             if len(by_seed) < 2:
