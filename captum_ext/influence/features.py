@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from captum_ext.adapters.head import find_head
 from captum_ext.errors import DataError, InputError
 from captum_ext.validation import check_scalar
 
@@ -60,31 +61,6 @@ def default_feature_cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("captum-ext")) / "features"
-
-
-def find_head(model: nn.Module, num_labels: int) -> tuple[str, nn.Linear]:
-    """The classification head: the last ``nn.Linear`` with ``out_features == num_labels``.
-
-    Args:
-        model (nn.Module): A sequence classifier.
-        num_labels (int): Its number of classes.
-
-    Returns:
-        tuple: ``(qualified_name, module)``, e.g. ``("classifier", Linear(384, 2))`` for BERT.
-
-    Raises:
-        InputError: The model has no such layer (pass ``layer=`` to name one).
-    """
-    found: tuple[str, nn.Linear] | None = None
-    for name, module in model.named_modules():
-        if isinstance(module, nn.Linear) and module.out_features == num_labels:
-            found = (name, module)
-    if found is None:
-        raise InputError(
-            f"the model has no nn.Linear with out_features == num_labels ({num_labels}) to take "
-            "as its classification head: pass layer='<module name>' naming the head."
-        )
-    return found
 
 
 def texts_fingerprint(texts: Sequence[str]) -> str:

@@ -27,9 +27,9 @@ from collections.abc import Iterator
 
 from torch import nn
 
+from captum_ext.adapters.head import classifier_head
 from captum_ext.errors import InputError
-from captum_ext.influence.features import find_head
-from captum_ext.metrics.randomise import reinitialised
+from captum_ext.metrics.randomise import encoder_layers, reinitialised
 
 __all__ = ["randomised_top", "top_modules"]
 
@@ -37,31 +37,31 @@ __all__ = ["randomised_top", "top_modules"]
 def top_modules(model: nn.Module, num_labels: int, n_layers: int = 1) -> list[str]:
     """Qualified names of the modules :func:`randomised_top` re-initialises.
 
-    The classification head (:func:`~captum_ext.influence.find_head`), a module named
-    ``pooler`` when the model has one (BERT's pooler feeds the head), and the last ``n_layers``
-    entries of the model's longest ``nn.ModuleList`` (the transformer blocks).
+    The classifier head (:func:`captum_ext.adapters.head.classifier_head`: the modules on top of
+    the encoder, and the encoder's pooler when it has one; the same modules as the attribution
+    methods' randomisation check re-initialises) and the last ``n_layers`` transformer blocks
+    (:func:`captum_ext.metrics.randomise.encoder_layers`).
 
     Raises:
         InputError: ``n_layers`` is negative or larger than the number of blocks.
     """
     if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 0:
         raise InputError(f"n_layers must be an int >= 0, got {n_layers!r}.")
-    head_name, _ = find_head(model, num_labels)
-    names = [head_name]
-    names += [n for n, _ in model.named_modules() if n.split(".")[-1] == "pooler"]
+    names = classifier_head(model, num_labels)
     if n_layers:
-        lists = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.ModuleList)]
-        if not lists:
+        try:
+            blocks = encoder_layers(model)
+        except InputError:
             raise InputError(
                 f"n_layers={n_layers} but the model has no list of layers: use n_layers=0."
-            )
-        list_name, blocks = max(lists, key=lambda item: len(item[1]))
+            ) from None
         if n_layers > len(blocks):
             raise InputError(
                 f"n_layers={n_layers} but the model has {len(blocks)} layers: use n_layers <= "
                 f"{len(blocks)}."
             )
-        names += [f"{list_name}.{i}" for i in range(len(blocks) - n_layers, len(blocks))]
+        qualified = {id(m): n for n, m in model.named_modules()}
+        names += [qualified[id(m)] for m in blocks[len(blocks) - n_layers :]]
     return names
 
 

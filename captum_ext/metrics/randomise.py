@@ -4,8 +4,8 @@ Maps", https://arxiv.org/abs/1810.03292; Quantus' ``MPRT``).
 :func:`randomised` re-initialises the classifier head, then (cascading, from the top) encoder
 layers, in place, and restores every weight on exit. Levels:
 
-* ``"head"``: the modules of the model outside its base encoder (the classifier head) and the
-  pooler, if any;
+* ``"head"``: the classifier head (:func:`captum_ext.adapters.head.classifier_head`: the
+  modules of the model outside its base encoder, and the encoder's pooler, if any);
 * ``"top<k>"``: the head and the top ``k`` encoder layers;
 * ``"all"``: the head and every encoder layer (the embeddings are kept, as in Adebayo et al.'s
   cascading randomisation, which stops before the input).
@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import nn
 
+from captum_ext.adapters.head import classifier_head
 from captum_ext.errors import InputError
 
 __all__ = [
@@ -83,12 +84,8 @@ def randomisation_levels(
 
 def randomised_modules(model: nn.Module, level: str) -> list[str]:
     """Qualified names of the modules a level re-initialises (head first, then the layers)."""
-    base = getattr(model, "base_model", model)
     names = {id(m): n for n, m in model.named_modules()}
-    head = [names[id(m)] for m in model.children() if m is not base]
-    pooler = getattr(base, "pooler", None)
-    if isinstance(pooler, nn.Module):
-        head.append(names[id(pooler)])
+    head = classifier_head(model)
     layers = encoder_layers(model)
     (level,) = randomisation_levels([level], len(layers))
     if level == "head":
