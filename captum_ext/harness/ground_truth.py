@@ -94,7 +94,9 @@ def run_ground_truth(
     gt_adapter: TextClassifierAdapter | None = None
     records: list[GroundTruthRecord] = []
     for m in methods:
-        todo = [i for i, tid in enumerate(ids) if ("ground_truth", tid, m, random_state) not in store]
+        todo = [
+            i for i, tid in enumerate(ids) if ("ground_truth", tid, m, random_state) not in store
+        ]
         if not todo:
             continue
         if gt_adapter is None:
@@ -112,8 +114,13 @@ def run_ground_truth(
             value = float(planted_recall_at_k(wa, planted.token, 1)) if wa is not None else None
             records.append(
                 GroundTruthRecord(
-                    text_id=ids[i], method=m, seed=random_state, seconds=seconds,
-                    values={"planted_recall": value}, error=error, planted=info,
+                    text_id=ids[i],
+                    method=m,
+                    seed=random_state,
+                    seconds=seconds,
+                    values={"planted_recall": value},
+                    error=error,
+                    planted=info,
                 )
             )
     store.extend(records)

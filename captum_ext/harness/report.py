@@ -58,8 +58,6 @@ _LABELS = {
 _CORRELATIONS = {"kendall_tau", "spearman", "rank_correlation"}
 
 
-
-
 def _clean(value: Any) -> Any:
     """JSON-ready: numpy to Python, nan/inf to None."""
     if isinstance(value, dict):
@@ -207,11 +205,21 @@ def _cd_png(summary: Summary) -> bytes | None:
     verdict = dict(zip(summary.verdict["method"], summary.verdict["verdict"], strict=True))
     for i, m in enumerate(order):
         x = ranks[m]
-        colour = "#b2182b" if verdict.get(m) == "do not use" else (
-            "#1a7f37" if tier.get(m) == 1 else "#555555")
+        colour = (
+            "#b2182b"
+            if verdict.get(m) == "do not use"
+            else ("#1a7f37" if tier.get(m) == 1 else "#555555")
+        )
         ax.plot([x, x], [0, i + 1], color=colour, lw=1)
-        ax.text(x, i + 1, f"  {m} ({x:.2f}, tier {tier.get(m, '?')})", va="center",
-                ha="right" if x <= (k + 1) / 2 else "left", fontsize=10, color=colour)
+        ax.text(
+            x,
+            i + 1,
+            f"  {m} ({x:.2f}, tier {tier.get(m, '?')})",
+            va="center",
+            ha="right" if x <= (k + 1) / 2 else "left",
+            fontsize=10,
+            color=colour,
+        )
     if cd is not None and np.isfinite(cd):
         ax.plot([1, 1 + cd], [-0.45, -0.45], color="black", lw=2)
         ax.text(1 + cd / 2, -0.6, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=10)
@@ -394,7 +402,17 @@ def write_report(
 
     paths["html"] = out / "report.html"
     paths["html"].write_text(
-        _html_page(summary, heatmaps, deletion_png, cd_png, rand, texts or {}, html_texts, title, flagged_texts),
+        _html_page(
+            summary,
+            heatmaps,
+            deletion_png,
+            cd_png,
+            rand,
+            texts or {},
+            html_texts,
+            title,
+            flagged_texts,
+        ),
         encoding="utf-8",
     )
     return paths
@@ -457,8 +475,9 @@ def _html_page(
                 "indicative only (run at least 10 texts)."
             )
         if notes:
-            parts.append("<ul class=\"note\">" + "".join(f"<li>{_esc(n)}</li>" for n in notes)
-                         + "</ul>")
+            parts.append(
+                '<ul class="note">' + "".join(f"<li>{_esc(n)}</li>" for n in notes) + "</ul>"
+            )
         if cd_png is not None:
             parts.append(_img(cd_png, "critical difference diagram"))
     parts.append(

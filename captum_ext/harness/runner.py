@@ -266,7 +266,12 @@ def _check_manifest(
                 f"{old.get('version')!r}, this one writes {MANIFEST_VERSION}): use another --out."
             )
         for key in (
-            "random_state", "bins", "n_random", "max_steps", "n_soft", "randomisation_levels",
+            "random_state",
+            "bins",
+            "n_random",
+            "max_steps",
+            "n_soft",
+            "randomisation_levels",
             "model",
         ):
             if key in old and old[key] != new[key]:
@@ -474,12 +479,18 @@ def run_compare(
                 )
             ]
             stored = _attributions_of(store, [], {text_ids[i] for i in chunk}, seed0)
-            if not jobs and not (
-                config.faithfulness
-                and any(_pending_metrics(store, text_ids[i], config, stored) for i in chunk)
-            ) and not (
-                variant_metrics
-                and _variant_jobs(chunk, texts, text_ids, target_idx, probs, config, store, stored)
+            if (
+                not jobs
+                and not (
+                    config.faithfulness
+                    and any(_pending_metrics(store, text_ids[i], config, stored) for i in chunk)
+                )
+                and not (
+                    variant_metrics
+                    and _variant_jobs(
+                        chunk, texts, text_ids, target_idx, probs, config, store, stored
+                    )
+                )
             ):
                 continue
             records: list[Record] = []
@@ -501,16 +512,23 @@ def run_compare(
                             logger.warning("%s failed on text %s: %s", method, text_ids[i], error)
                             records.append(
                                 ErrorRecord(
-                                    text_id=text_ids[i], method=method, seed=seed,
-                                    seconds=seconds, error=str(error),
+                                    text_id=text_ids[i],
+                                    method=method,
+                                    seed=seed,
+                                    seconds=seconds,
+                                    error=str(error),
                                 )
                             )
                         else:
                             records.append(
                                 AttributionRecord(
-                                    text_id=text_ids[i], method=method, seed=seed,
-                                    seconds=seconds, batch=batch,
-                                    precision=wa.settings.get("precision"), result=wa.to_dict(),
+                                    text_id=text_ids[i],
+                                    method=method,
+                                    seed=seed,
+                                    seconds=seconds,
+                                    batch=batch,
+                                    precision=wa.settings.get("precision"),
+                                    result=wa.to_dict(),
                                 )
                             )
                     progress.step(len(todo), method, text_ids[todo[-1]])
@@ -526,8 +544,17 @@ def run_compare(
                             method, adapter, **config.method_settings.get(method, {})
                         )
                 records += _variant_chunk(
-                    adapter, explainers, chunk, texts, text_ids, target_idx, probs, config,
-                    store, records, progress,
+                    adapter,
+                    explainers,
+                    chunk,
+                    texts,
+                    text_ids,
+                    target_idx,
+                    probs,
+                    config,
+                    store,
+                    records,
+                    progress,
                 )
             store.extend(records)  # one write: a chunk is saved whole or not at all
     finally:
@@ -656,7 +683,9 @@ def _row_contexts(
         order = complete_order(t2w, wa.ranking())
         imp = wa.importance()
         return [
-            RowContext(ids, t2w, order, {w: float(imp[w]) for w in order}, seed, wa.signed, settings)
+            RowContext(
+                ids, t2w, order, {w: float(imp[w]) for w in order}, seed, wa.signed, settings
+            )
         ]
     seen = seen_words(t2w)
     n = len(seen)
@@ -739,14 +768,18 @@ def _score_chunk(
                 for key in extra[0]:
                     vals = [e[key] for e in extra]
                     details[key] = (
-                        np.mean(vals, axis=0).tolist()
-                        if key.endswith("_curve")
-                        else vals[0]
+                        np.mean(vals, axis=0).tolist() if key.endswith("_curve") else vals[0]
                     )
             out.append(
                 MetricsRecord(
-                    text_id=tid, method=m, seed=seed0, target=target, p_full=p_full,
-                    seconds=seconds, n_words=len(slots[0][0].order), values=values,
+                    text_id=tid,
+                    method=m,
+                    seed=seed0,
+                    target=target,
+                    p_full=p_full,
+                    seconds=seconds,
+                    n_words=len(slots[0][0].order),
+                    values=values,
                     details=details,
                 )
             )
@@ -828,7 +861,10 @@ def _variant_chunk(
                 if not todo:
                     continue
                 results = _explain_chunk(
-                    explainers[m], [v.text for _, _, v in todo], [v.target for _, _, v in todo], seed0
+                    explainers[m],
+                    [v.text for _, _, v in todo],
+                    [v.target for _, _, v in todo],
+                    seed0,
                 )
                 for (i, mname, v), (wa, _err, _s, _b) in zip(todo, results, strict=True):
                     if wa is not None:
@@ -853,8 +889,13 @@ def _variant_chunk(
                 details[met.name] = extra
         out.append(
             VariantsRecord(
-                text_id=tid, method=m, seed=seed0, target=targets[i], seconds=seconds,
-                values=values, details=details,
+                text_id=tid,
+                method=m,
+                seed=seed0,
+                target=targets[i],
+                seconds=seconds,
+                values=values,
+                details=details,
             )
         )
     return out

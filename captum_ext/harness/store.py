@@ -86,7 +86,10 @@ class Record:
 
     def to_dict(self) -> dict[str, Any]:
         """The record's JSON object: ``kind``, then the fields in declaration order."""
-        return {"kind": self.kind, **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)}}
+        return {
+            "kind": self.kind,
+            **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)},
+        }
 
     def to_json(self) -> str:
         """One line of ``records.jsonl`` (without its newline); :meth:`from_json` inverts it."""

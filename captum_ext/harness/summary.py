@@ -314,9 +314,7 @@ def stability_table(
     per: dict[str, dict[str, dict[int, WordAttribution]]] = {}
     for r in as_records(records):
         if isinstance(r, AttributionRecord):
-            per.setdefault(r.method, {}).setdefault(r.text_id, {})[r.seed] = (
-                r.attribution
-            )
+            per.setdefault(r.method, {}).setdefault(r.text_id, {})[r.seed] = r.attribution
     keep = ("kendall_tau", "spearman", "feature_agreement", "rbo")
     rows = []
     for method, texts in per.items():
@@ -383,7 +381,9 @@ def metric_frame(
                 add(r.text_id, r.method, name, value if value is not None else np.nan)
     for met in registry.values():
         if isinstance(met, RecordMetric):
-            for (tid, method), value in met.compute(records, random_state=random_state, k=k).items():
+            for (tid, method), value in met.compute(
+                records, random_state=random_state, k=k
+            ).items():
                 add(tid, method, met.name, value)
     cols = ["text_id", "method", "metric", "family", "higher_is_better", "value"]
     return pd.DataFrame(rows, columns=cols)
@@ -641,7 +641,9 @@ def summarize(
     records = as_records(records)
     if methods is None:
         methods = list(
-            dict.fromkeys(r.method for r in records if isinstance(r, AttributionRecord | ErrorRecord))
+            dict.fromkeys(
+                r.method for r in records if isinstance(r, AttributionRecord | ErrorRecord)
+            )
         )
     methods = list(methods)
     mset = set(methods)

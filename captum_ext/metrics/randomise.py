@@ -73,9 +73,7 @@ def randomisation_levels(
         if not m:
             raise InputError(f"{name} must be 'head', 'top<k>' or 'all', got {lv!r}.")
         if n_layers is not None and m.group(2) and int(m.group(2)) > n_layers:
-            raise InputError(
-                f"{name} {lv!r} asks for more layers than the model has ({n_layers})."
-            )
+            raise InputError(f"{name} {lv!r} asks for more layers than the model has ({n_layers}).")
         out.append(str(lv))
     if not out:
         raise InputError(f"{name} names no level: give head, top<k> or all.")

@@ -18,7 +18,11 @@ from captum_ext.metrics.randomise import randomised, randomised_modules
 EXPECTED = {
     "bert": (["classifier", "bert.pooler"], "classifier", "bert.encoder.layer.1"),
     "roberta": (["classifier"], "classifier.out_proj", "roberta.encoder.layer.1"),
-    "distilbert": (["pre_classifier", "classifier"], "classifier", "distilbert.transformer.layer.1"),
+    "distilbert": (
+        ["pre_classifier", "classifier"],
+        "classifier",
+        "distilbert.transformer.layer.1",
+    ),
 }
 
 

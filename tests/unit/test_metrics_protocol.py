@@ -85,7 +85,9 @@ def test_soft_perturbation_deletes_each_word_with_its_probability():
     gone = np.array([[tok not in r for tok in (11, 12, 13, 14)] for r in rows]).mean(axis=0)
     assert gone[0] == 1.0 and gone[2] == 0.0
     assert gone[1] == pytest.approx(0.5, abs=0.03) and gone[3] == pytest.approx(0.2, abs=0.03)
-    assert soft_rows(IDS, T2W, [0, 1], [0.5, 0.5], 5, 7) == soft_rows(IDS, T2W, [0, 1], [0.5, 0.5], 5, 7)
+    assert soft_rows(IDS, T2W, [0, 1], [0.5, 0.5], 5, 7) == soft_rows(
+        IDS, T2W, [0, 1], [0.5, 0.5], 5, 7
+    )
 
 
 def test_soft_metrics_use_importance_in_opposite_directions():
