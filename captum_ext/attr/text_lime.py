@@ -24,6 +24,7 @@ from captum_ext.attr.perturbation import (
     FeatureSpace,
     Neighbourhood,
     distance_function,
+    expected_distinct_official,
     level_weights,
     lime_kernel,
     lime_units,
@@ -47,6 +48,7 @@ PERTURBATIONS: tuple[str, ...] = ("remove", "mask", "unk", "pad")
 SAMPLERS: tuple[str, ...] = ("kernel", "lime")
 UNITS: tuple[str, ...] = ("words", "lime")
 ESTIMATORS: tuple[str, ...] = ("greg", "direct")
+ROW_BUDGETS: tuple[str | None, ...] = ("official", None)
 #: the pairwise working model of the GREG estimator has d (d - 1) / 2 terms: above this many
 #: base features the direct fit is used
 GREG_MAX_FEATURES = 60
@@ -67,8 +69,10 @@ class LimeResult:
         target: explained class index.
         output: ``"probs"``, ``"log_odds"`` or ``"logits"``.
         surrogate: the surrogate used (``"ridge"``, ``"lasso"``, ..., ``"tree"``).
-        n_samples: neighbourhood size (rows of the regression).
+        n_samples: neighbourhood size (the samples the regression stands for).
         n_evaluations: distinct perturbed texts the model evaluated.
+        n_draws: rows of the regression (fewer than ``n_samples`` when masks are enumerated or
+            the ``row_budget`` applies; their weights make up for it).
         unit_scores: one score per unit (word or LIME token): its feature's weight plus an
             equal share of each n-gram it belongs to.
         n_base: how many of ``feature_names`` are base features (the rest are n-grams).
@@ -97,6 +101,7 @@ class LimeResult:
     n_evaluations: int
     unit_scores: np.ndarray
     n_base: int
+    n_draws: int = 0
     estimator: str = "direct"
     ci_low: np.ndarray | None = None
     ci_high: np.ndarray | None = None
@@ -158,6 +163,7 @@ class LimeResult:
             "estimator": self.estimator,
             "n_samples": int(self.n_samples),
             "n_evaluations": int(self.n_evaluations),
+            "n_draws": int(self.n_draws),
             "lime_weights": [[f["name"], f["weight"]] for f in features],
             "ngram_weights": [[f["name"], f["weight"]] for f in features if f["kind"] == "ngram"],
             "features": features,
@@ -246,6 +252,14 @@ class TextLime(LimeBase):
             :meth:`~captum_ext.attr.LinearSurrogate.fit_greg`); ``"direct"`` is the ordinary fit
             (official LIME's). Other surrogates, n-grams and feature selection always fit
             directly. Default: ``"greg"``
+        row_budget (str, optional): ``"official"``: a neighbourhood of ``n_samples`` evaluates
+            at most as many distinct perturbed texts as official LIME does at the same
+            ``n_samples`` on the same text, in expectation
+            (:func:`~captum_ext.attr.perturbation.expected_distinct_official` of its ``\W+``
+            tokens; never fewer than ``2 (d + 1)`` for ``d`` features): the sampler draws fewer
+            samples, weighted to stand for ``n_samples``. ``None``: ``n_samples`` draws, however
+            many distinct texts they are. Not applied with ``adaptive``, a ``perturb_func`` or a
+            Captum-style ``similarity_func``. Default: ``"official"``
         random_state (int, optional): seed; an explanation with the same seed is identical.
             :meth:`attribute` and :meth:`explain` may override it. Default: None
 
@@ -284,6 +298,7 @@ class TextLime(LimeBase):
         adaptive: bool = False,
         top_k: int = 5,
         estimator: str = "greg",
+        row_budget: str | None = "official",
         random_state: int | None = None,
     ) -> None:
         adapter, forward, resolved_output = _resolve_forward(forward_func, output)
@@ -291,6 +306,7 @@ class TextLime(LimeBase):
         check_choice(estimator, "estimator", ESTIMATORS)
         check_choice(sampler, "sampler", SAMPLERS)
         check_choice(units, "units", UNITS)
+        check_choice(row_budget, "row_budget", ROW_BUDGETS)
         check_scalar(kernel_width, "kernel_width", min_val=0, include_boundaries="neither")
         check_scalar(max_ngram, "max_ngram", min_val=1)
         check_scalar(top_k, "top_k", min_val=1)
@@ -315,6 +331,7 @@ class TextLime(LimeBase):
         self.adaptive = bool(adaptive)
         self.top_k = int(top_k)
         self.estimator = estimator
+        self.row_budget = row_budget
         self.random_state = random_state
         self._kernel_override = similarity_func
         self._similarity_form = _similarity_form(similarity_func)
@@ -341,6 +358,7 @@ class TextLime(LimeBase):
             None,
         )
         self.last_results_: list[LimeResult] = []
+
     # -- construction helpers ---------------------------------------------------------------
     @classmethod
     def lime_compatible(cls, adapter: TextClassifierAdapter, **overrides: Any) -> TextLime:
@@ -369,6 +387,7 @@ class TextLime(LimeBase):
             "kernel_width": 25.0,
             "distance": "cosine",
             "estimator": "direct",
+            "row_budget": None,
         }
         settings.update(overrides)
         return cls(adapter, **settings)
@@ -393,6 +412,7 @@ class TextLime(LimeBase):
             "adaptive": self.adaptive,
             "top_k": self.top_k,
             "estimator": self.estimator,
+            "row_budget": self.row_budget,
         }
 
     def _new_surrogate(self, name: str) -> LinearSurrogate | TreeSurrogate:
@@ -460,7 +480,10 @@ class TextLime(LimeBase):
 
     # -- the model ---------------------------------------------------------------------------
     def _predict(
-        self, rows: list[list[int]], perturbations_per_eval: int | None, show_progress: bool,
+        self,
+        rows: list[list[int]],
+        perturbations_per_eval: int | None,
+        show_progress: bool,
         call: _Call | None = None,
     ) -> np.ndarray:
         check_scalar(perturbations_per_eval, "perturbations_per_eval", min_val=1, allow_none=True)
@@ -508,13 +531,43 @@ class TextLime(LimeBase):
             return "lime"
         return "kernel"
 
-    def _draw(self, n_base: int, n: int, rng: Any, call: _Call | None = None) -> Neighbourhood:
+    def _draw(
+        self,
+        n_base: int,
+        n: int,
+        rng: Any,
+        call: _Call | None = None,
+        max_distinct: float | None = None,
+    ) -> Neighbourhood:
         sampler = self._effective_sampler()
         if sampler == "custom":
             return self._draw_custom(n_base, n, call)
         if sampler == "lime":
-            return sample_lime(n_base, n, rng)
-        return sample_kernel(n_base, n, rng, self._kernel, self._distance)
+            return sample_lime(n_base, n, rng, max_distinct=max_distinct)
+        return sample_kernel(
+            n_base, n, rng, self._kernel, self._distance, max_distinct=max_distinct
+        )
+
+    def _max_distinct(self, n_samples: int, official_features: int, n_base: int) -> float | None:
+        """The budget of distinct perturbed texts of a fixed-size neighbourhood (``row_budget``).
+
+        ``"official"``: what official LIME evaluates in expectation at ``n_samples`` on
+        ``official_features`` features, but never fewer than the ``2 (d + 1)`` masks a fit of
+        ``d = n_base`` weights needs (or official's scheme on those ``d`` features, if fewer): a
+        short text whose punctuation or repeated words are features of ours and not of official
+        LIME's still gets a fit. None: no budget (also with ``adaptive``, a Captum
+        ``perturb_func`` or a Captum-style ``similarity_func``).
+        """
+        if (
+            self.row_budget is None
+            or self.adaptive
+            or self._effective_sampler() == "custom"
+            or self._similarity_form == "captum"
+        ):
+            return None
+        official = expected_distinct_official(max(1, int(official_features)), n_samples)
+        floor = min(expected_distinct_official(n_base, n_samples), 2.0 * (n_base + 1))
+        return max(official, floor)
 
     def _draw_custom(self, n_base: int, n: int, call: _Call | None) -> Neighbourhood:
         """``n`` masks: the original (all ones), then Captum ``perturb_func`` draws."""
@@ -562,6 +615,7 @@ class TextLime(LimeBase):
             )
             sims.append(float(torch.as_tensor(sim).reshape(-1)[0]))
         return nb.sample_weight * np.asarray(sims, dtype=np.float64)
+
     def explain_space(
         self,
         space: FeatureSpace,
@@ -574,14 +628,37 @@ class TextLime(LimeBase):
         replace_token_id: int | None = None,
         baseline: np.ndarray | None = None,
         call: _Call | None = None,
+        official_features: int | None = None,
     ) -> LimeResult:
         """Run LIME on one :class:`FeatureSpace` (the shared core of both entry points).
 
         ``target`` None explains the class the model predicts for the original row;
         ``replace_token_id`` replaces each absent word by that one token instead of the
         ``perturbation`` setting; ``baseline`` (Captum's ``baselines``, one token id per position)
-        sets every position of an absent feature to its baseline, in place.
+        sets every position of an absent feature to its baseline, in place;
+        ``official_features`` is how many features official LIME would perturb in this text (the
+        ``row_budget``'s reference; default: the space's base features).
         """
+        job = self._begin(
+            space, n_samples, random_state, replace_token_id, baseline, call, official_features
+        )
+        with torch.random.fork_rng(devices=[]):
+            if job.seed is not None:
+                torch.manual_seed(job.seed)  # a Captum perturb_func draws with torch
+            self._draw_first(job)
+            return self._finish(job, target, perturbations_per_eval, show_progress)
+
+    def _begin(
+        self,
+        space: FeatureSpace,
+        n_samples: int,
+        random_state: int | None,
+        replace_token_id: int | None = None,
+        baseline: np.ndarray | None = None,
+        call: _Call | None = None,
+        official_features: int | None = None,
+    ) -> _Job:
+        """A neighbourhood to draw on ``space`` (checks the arguments, seeds the generator)."""
         check_scalar(n_samples, "n_samples", min_val=1)
         if space.n_base == 0:
             raise InputError(
@@ -589,26 +666,6 @@ class TextLime(LimeBase):
                 "symbols): use units='words' or a gradient method such as --method ig."
             )
         seed = self.random_state if random_state is None else random_state
-        with torch.random.fork_rng(devices=[]):
-            if seed is not None:
-                torch.manual_seed(seed)  # a Captum perturb_func draws with torch
-            return self._explain_space(
-                space, target, n_samples, seed, perturbations_per_eval, show_progress,
-                replace_token_id, baseline, call,
-            )
-
-    def _explain_space(
-        self,
-        space: FeatureSpace,
-        target: int | None,
-        n_samples: int,
-        seed: int | None,
-        perturbations_per_eval: int | None,
-        show_progress: bool,
-        replace_token_id: int | None,
-        baseline: np.ndarray | None,
-        call: _Call | None,
-    ) -> LimeResult:
         rng: Any = (
             np.random.RandomState(seed)
             if self._effective_sampler() == "lime"
@@ -617,43 +674,67 @@ class TextLime(LimeBase):
         replace_id = None
         if baseline is None:
             replace_id = self._replace_id() if replace_token_id is None else int(replace_token_id)
-        cache: dict[bytes, np.ndarray] = {}
+        return _Job(
+            space=space,
+            n_samples=int(n_samples),
+            seed=seed,
+            rng=rng,
+            replace_id=replace_id,
+            baseline=baseline,
+            call=call,
+            official_features=space.n_base if official_features is None else official_features,
+        )
 
-        def rows_of(masks: np.ndarray) -> list[list[int]]:
-            return space.rows(masks, replace_id=replace_id, baseline=baseline)
+    def _draw_first(self, job: _Job) -> None:
+        """The first (with ``adaptive``, the smallest) neighbourhood of ``job``."""
+        space = job.space
+        if self.adaptive:
+            size = min(job.n_samples, max(100, 8 * space.n_features))
+        else:
+            size = job.n_samples
+        nb = self._draw(
+            space.n_base,
+            size,
+            job.rng,
+            job.call,
+            self._max_distinct(size, job.official_features, space.n_base),
+        )
+        job.masks, job.n_nominal = nb.masks, nb.n_samples
+        job.w = self._weights(nb, space, job.call, job.rows_of)
+
+    def _finish(
+        self,
+        job: _Job,
+        target: int | None,
+        perturbations_per_eval: int | None,
+        show_progress: bool,
+    ) -> LimeResult:
+        """Evaluate what ``job``'s cache lacks, fit, and (``adaptive``) draw more until done."""
+        space, call, rng, n_samples = job.space, job.call, job.rng, job.n_samples
 
         def outputs(masks: np.ndarray) -> np.ndarray:
-            uniq, inverse = np.unique(masks, axis=0, return_inverse=True)
-            keys = [row.tobytes() for row in uniq]
-            missing = [i for i, k in enumerate(keys) if k not in cache]
-            if missing:
-                preds = self._predict(
-                    rows_of(uniq[missing]), perturbations_per_eval, show_progress, call
-                )
-                for i, p in zip(missing, preds, strict=True):
-                    cache[keys[i]] = p
-            return np.stack([cache[k] for k in keys])[np.asarray(inverse).reshape(-1)]
+            keys, rows = job.missing(masks)
+            if rows:
+                job.receive(keys, self._predict(rows, perturbations_per_eval, show_progress, call))
+            return job.outputs(masks)
 
-        if self.adaptive:
-            size = min(n_samples, max(100, 8 * space.n_features))
-        else:
-            size = n_samples
-        nb = self._draw(space.n_base, size, rng, call)
-        masks, w = nb.masks, self._weights(nb, space, call, rows_of)
+        masks, w = job.masks, job.w
+        assert masks is not None and w is not None, "draw the neighbourhood first"
         preds = outputs(masks)
         if target is None:
             target = int(np.argmax(preds[0]))
         while True:
-            result = self._fit(space, masks, w, preds, int(target), rng)
-            result.n_evaluations = len(cache)
-            if not self.adaptive or result.top_k_separated or len(masks) >= n_samples:
+            result = self._fit(space, masks, w, preds, int(target), rng, job.n_nominal)
+            result.n_evaluations = len(job.cache)
+            if not self.adaptive or result.top_k_separated or job.n_nominal >= n_samples:
                 break
-            extra = min(len(masks), n_samples - len(masks))
+            extra = min(job.n_nominal, n_samples - job.n_nominal)
             more = self._draw(space.n_base, extra + 1, rng, call)
             more = Neighbourhood(more.masks[1:], more.sample_weight[1:], more.kernel_factor)
             masks = np.vstack([masks, more.masks])  # row 0 (the original) not repeated
-            w = np.concatenate([w, self._weights(more, space, call, rows_of)])
+            w = np.concatenate([w, self._weights(more, space, call, job.rows_of)])
             preds = np.vstack([preds, outputs(more.masks)])
+            job.n_nominal += extra
         return result
 
     def _fit(
@@ -664,6 +745,7 @@ class TextLime(LimeBase):
         preds: np.ndarray,
         target: int,
         rng: Any,
+        n_nominal: int | None = None,
     ) -> LimeResult:
         if not 0 <= target < preds.shape[1]:
             raise InputError(
@@ -676,8 +758,9 @@ class TextLime(LimeBase):
             feature_names=names,
             target=target,
             output=self.output,
-            n_samples=int(len(masks)),
+            n_samples=int(len(masks) if n_nominal is None else n_nominal),
             n_evaluations=0,
+            n_draws=int(len(masks)),
             n_base=space.n_base,
             model_pred=float(y[0]),
             space=space,
@@ -711,7 +794,9 @@ class TextLime(LimeBase):
         estimator = "direct"
         if self._greg_applies(model, space):
             mass = official_level_mass(
-                space.n_base, len(masks), level_weights(space.n_base, self._kernel, self._distance)
+                space.n_base,
+                len(masks) if n_nominal is None else n_nominal,
+                level_weights(space.n_base, self._kernel, self._distance),
             )
             model.fit_greg(X, y, w, mass)
             estimator = "greg"
@@ -1031,6 +1116,7 @@ class TextLime(LimeBase):
             row, names, positions, bow=self.bow, max_ngram=self.max_ngram
         )
         return space, kept, list(order)
+
     # -- text entry points -------------------------------------------------------------------
     def space_for(self, encoding: TextEncoding) -> tuple[FeatureSpace, list[list[int]]]:
         """The feature space of an encoded text and the words each unit covers."""
@@ -1060,6 +1146,27 @@ class TextLime(LimeBase):
         )
         return space, [unit_words[i] for i in keep]
 
+    def official_features(self, encoding: TextEncoding, space: FeatureSpace | None = None) -> int:
+        r"""How many features official ``LimeTextExplainer`` perturbs in ``encoding``'s text:
+        its distinct ``\W+`` tokens (``bow=True``) among the words the model sees.
+
+        This is the reference of ``row_budget="official"``: at the same ``n_samples`` the
+        neighbourhood evaluates at most as many distinct texts as official LIME does on this
+        text, in expectation. With official LIME's own features (``units="lime"``,
+        ``bow=True``) it is the space's number of base features.
+        """
+        if self.units == "lime" and self.bow and space is not None:
+            return space.n_base
+        kept = encoding.n_words_kept
+        names: set[str] = set()
+        for seg in sorted(set(encoding.segments or [0])):
+            idx = [w for w in range(kept) if encoding.word_segment(w) == seg]
+            seg_names, _ = lime_units(encoding.segment_text(seg), [encoding.spans[w] for w in idx])
+            names.update(seg_names)
+        if names:
+            return len(names)
+        return space.n_base if space is not None else max(1, kept)
+
     def explain_encoding(
         self,
         encoding: TextEncoding,
@@ -1083,6 +1190,7 @@ class TextLime(LimeBase):
             random_state=random_state,
             perturbations_per_eval=perturbations_per_eval,
             show_progress=show_progress,
+            official_features=self.official_features(encoding, space),
         )
         word_scores = np.zeros(len(encoding.words))
         for u, words in enumerate(unit_words):
@@ -1182,6 +1290,42 @@ def _targets(target: Any, bsz: int) -> list[int | None]:
 
 
 @dataclass
+class _Job:
+    """One text's neighbourhood between drawing and fitting: what the model must evaluate
+    (:meth:`missing`), its outputs by mask (``cache``), and the draws (``masks``, ``w``)."""
+
+    space: FeatureSpace
+    n_samples: int
+    seed: int | None
+    rng: Any
+    replace_id: int | None
+    baseline: np.ndarray | None
+    call: _Call | None
+    official_features: int
+    cache: dict[bytes, np.ndarray] = field(default_factory=dict)
+    masks: np.ndarray | None = None
+    w: np.ndarray | None = None
+    n_nominal: int = 0
+
+    def rows_of(self, masks: np.ndarray) -> list[list[int]]:
+        return self.space.rows(masks, replace_id=self.replace_id, baseline=self.baseline)
+
+    def missing(self, masks: np.ndarray) -> tuple[list[bytes], list[list[int]]]:
+        """The distinct masks not evaluated yet (keys) and their token rows."""
+        uniq = np.unique(masks, axis=0)
+        keys = [row.tobytes() for row in uniq]
+        todo = [i for i, k in enumerate(keys) if k not in self.cache]
+        return [keys[i] for i in todo], self.rows_of(uniq[todo]) if todo else []
+
+    def receive(self, keys: list[bytes], preds: np.ndarray) -> None:
+        for k, p in zip(keys, preds, strict=True):
+            self.cache[k] = p
+
+    def outputs(self, masks: np.ndarray) -> np.ndarray:
+        return np.stack([self.cache[row.tobytes()] for row in masks])
+
+
+@dataclass
 class _Call:
     """What one example of :meth:`TextLime.attribute` hands to the sampler and the model."""
 
@@ -1233,9 +1377,7 @@ def _similarity_form(func: Any) -> str | None:
         params = list(inspect.signature(func).parameters.values())
     except (TypeError, ValueError):
         return "captum"
-    positional = [
-        p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if any(p.kind == p.VAR_POSITIONAL for p in params) or len(positional) >= 3:
         return "captum"
     return "distances"
@@ -1249,7 +1391,9 @@ def _baseline_rows(baselines: Any, inputs: Tensor, default: int | None) -> np.nd
         baselines = default
     if isinstance(baselines, tuple):
         if len(baselines) != 1:
-            raise InputError("baselines must be one token id or one tensor for one tensor of inputs.")
+            raise InputError(
+                "baselines must be one token id or one tensor for one tensor of inputs."
+            )
         baselines = baselines[0]
     base = torch.as_tensor(baselines)
     if base.is_floating_point() and bool((base != base.round()).any()):
@@ -1350,7 +1494,9 @@ class TextLimeExplainer(TextExplainer):
         if lime is None:
             lime = TextLime(adapter, interpretable_model=surrogate, **lime_settings)
         elif lime.adapter is None:
-            raise InputError("lime must be a TextLime built on the adapter: TextLime(adapter, ...).")
+            raise InputError(
+                "lime must be a TextLime built on the adapter: TextLime(adapter, ...)."
+            )
         super().__init__(
             adapter,
             aggregation=aggregation,
