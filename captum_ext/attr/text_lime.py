@@ -34,7 +34,8 @@ from captum_ext.attr.perturbation import (
 )
 from captum_ext.attr.surrogates import LinearSurrogate, TreeSurrogate, make_surrogate, weighted_r2
 from captum_ext.errors import InputError
-from captum_ext.methods.base import Scores, TextExplainer
+from captum_ext.methods._many import BatchedTextExplainer, Prepared
+from captum_ext.methods.base import Scores
 from captum_ext.methods.registry import MethodSpec, register_method
 from captum_ext.validation import check_choice, check_output, check_scalar
 
@@ -546,6 +547,17 @@ class TextLime(LimeBase):
             return sample_lime(n_base, n, rng, max_distinct=max_distinct)
         return sample_kernel(
             n_base, n, rng, self._kernel, self._distance, max_distinct=max_distinct
+        )
+
+    def draws_without_the_model(self) -> bool:
+        """Whether a neighbourhood is drawn before any model output is known (so the rows of
+        several texts can be evaluated in one call): not with ``adaptive`` (it draws more after
+        fitting), a Captum ``perturb_func`` (drawn under a torch seed, sample by sample) or a
+        Captum-style ``similarity_func`` (called on the perturbed inputs)."""
+        return (
+            not self.adaptive
+            and self._effective_sampler() != "custom"
+            and self._similarity_form != "captum"
         )
 
     def _max_distinct(self, n_samples: int, official_features: int, n_base: int) -> float | None:
@@ -1192,10 +1204,7 @@ class TextLime(LimeBase):
             show_progress=show_progress,
             official_features=self.official_features(encoding, space),
         )
-        word_scores = np.zeros(len(encoding.words))
-        for u, words in enumerate(unit_words):
-            word_scores[words] += result.unit_scores[u]
-        return result, word_scores
+        return result, _word_scores(encoding, unit_words, result)
 
     def explain(
         self,
@@ -1229,6 +1238,16 @@ class TextLime(LimeBase):
         )
         seed = self.random_state if random_state is None else random_state
         return explainer.explain(text, target=target, random_state=seed)
+
+
+def _word_scores(
+    encoding: TextEncoding, unit_words: list[list[int]], result: LimeResult
+) -> np.ndarray:
+    """One score per word of ``encoding``: the score of each unit it belongs to."""
+    word_scores = np.zeros(len(encoding.words))
+    for u, words in enumerate(unit_words):
+        word_scores[words] += result.unit_scores[u]
+    return word_scores
 
 
 def _check_model(model: Any) -> None:
@@ -1439,7 +1458,7 @@ def _expand(arg: Any, n: int) -> Any:
 # -- the registry face: lime, lime-ngram, lime-tree ------------------------------------------
 
 
-class TextLimeExplainer(TextExplainer):
+class TextLimeExplainer(BatchedTextExplainer):
     """:class:`~captum_ext.attr.TextLime` behind the shared explainer interface.
 
     Word scores are LIME's weights (each word carries its feature's weight plus an equal share of
@@ -1459,6 +1478,11 @@ class TextLimeExplainer(TextExplainer):
         lime (TextLime, optional): a configured TextLime to use as is (other TextLime settings
             are then ignored). Default: None
         show_progress (bool, optional): progress bar over the model's batches. Default: False
+        texts_per_call (int, optional): texts whose perturbed rows go through one length-sorted
+            adapter call in :meth:`explain_many` (each text's neighbourhood is drawn as when it
+            is explained alone, so the results are the same). Not with ``adaptive``, a Captum
+            ``perturb_func`` or a Captum-style ``similarity_func`` (those run text by text).
+            Default: 8
         **lime_settings: any other :class:`~captum_ext.attr.TextLime` argument (``max_ngram``,
             ``bow``, ``units``, ``perturbation``, ``sampler``, ``output``, ``kernel_width``,
             ``adaptive``, ``feature_selection``, ``num_features``, ``max_depth`` ...).
@@ -1488,9 +1512,11 @@ class TextLimeExplainer(TextExplainer):
         name: str | None = None,
         aggregation: str = "sum",
         precision: str | None = None,
+        texts_per_call: int = 8,
         **lime_settings: Any,
     ) -> None:
         check_scalar(n_samples, "n_samples", min_val=1)
+        check_scalar(texts_per_call, "texts_per_call", min_val=1)
         if lime is None:
             lime = TextLime(adapter, interpretable_model=surrogate, **lime_settings)
         elif lime.adapter is None:
@@ -1509,13 +1535,55 @@ class TextLimeExplainer(TextExplainer):
         self.lime = lime
         self.n_samples = int(n_samples)
         self.show_progress = show_progress
+        self.texts_per_call = int(texts_per_call)
 
-    def _explain(
-        self, encoding: TextEncoding, target: int, probs: np.ndarray, random_state: int | None
-    ) -> Scores:
+    def _explain_batch(self, items: list[Prepared]) -> list[Scores]:
+        return self._explain_batch_seeded(items, None)
+
+    def _explain_batch_seeded(
+        self, items: list[Prepared], random_state: int | None
+    ) -> list[Scores]:
+        """Every text's neighbourhood drawn as alone, their rows in one adapter call, then fits."""
+        lime = self.lime
+        if len(items) == 1 or not lime.draws_without_the_model():
+            return [self._explain_one(p, random_state) for p in items]
+        jobs = []
+        for p in items:
+            space, unit_words = lime.space_for(p.encoding)
+            job = lime._begin(
+                space,
+                self.n_samples,
+                random_state,
+                official_features=lime.official_features(p.encoding, space),
+            )
+            lime._draw_first(job)
+            jobs.append((job, unit_words))
+        rows: list[list[int]] = []
+        slots = []
+        for job, _ in jobs:
+            assert job.masks is not None
+            keys, job_rows = job.missing(job.masks)
+            slots.append((keys, len(rows), len(rows) + len(job_rows)))
+            rows.extend(job_rows)
+        if rows:
+            preds = lime._predict(rows, None, self.show_progress)
+            for (job, _), (keys, a, b) in zip(jobs, slots, strict=True):
+                job.receive(keys, preds[a:b])
+        out = []
+        for p, (job, unit_words) in zip(items, jobs, strict=True):
+            result = lime._finish(job, p.target, None, False)
+            out.append(
+                Scores(
+                    word_scores=_word_scores(p.encoding, unit_words, result),
+                    extras=result.to_extras(),
+                )
+            )
+        return out
+
+    def _explain_one(self, p: Prepared, random_state: int | None) -> Scores:
         result, word_scores = self.lime.explain_encoding(
-            encoding,
-            target,
+            p.encoding,
+            p.target,
             n_samples=self.n_samples,
             random_state=random_state,
             show_progress=self.show_progress,
