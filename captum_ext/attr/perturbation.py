@@ -22,6 +22,16 @@ Two samplers draw masks:
   size the removed sets are balanced (each feature and each pair of features removed about
   equally often); and a size with fewer distinct masks than samples is enumerated exactly, each
   mask weighted by its expected count.
+
+Model rows cost time, sample rows do not: identical masks are evaluated once. Official LIME's
+draws repeat themselves (the levels that remove most words have few distinct masks), so at
+``n_samples`` it evaluates :func:`expected_distinct_official` distinct texts, fewer than
+``n_samples``. Both samplers take ``max_distinct``, a budget of distinct masks: the kernel
+sampler then draws the largest number of samples whose distinct masks stay within it, the lime
+sampler keeps the longest prefix of its draws that does, and the drawn rows are re-weighted to
+stand for ``n_samples`` (same total weight, so the ridge penalty keeps its relative strength).
+With ``max_distinct=expected_distinct_official(d_official, n_samples)`` a neighbourhood
+evaluates no more texts than official LIME does at the same ``n_samples``, in expectation.
 """
 
 from __future__ import annotations
@@ -42,6 +52,7 @@ __all__ = [
     "official_level_mass",
     "Neighbourhood",
     "cosine_distance_to_original",
+    "expected_distinct_official",
     "lime_kernel",
     "lime_similarity",
     "lime_units",
@@ -78,7 +89,9 @@ def lime_similarity(kernel_width: float = 25.0) -> Callable[..., float]:
         0.1353
     """
 
-    def similarity(_original: object, _perturbed: object, interpretable: object, **_: object) -> float:
+    def similarity(
+        _original: object, _perturbed: object, interpretable: object, **_: object
+    ) -> float:
         if hasattr(interpretable, "detach"):  # a torch tensor
             interpretable = interpretable.detach().cpu().numpy()
         mask = np.asarray(interpretable, dtype=np.float64).reshape(1, -1)
@@ -320,17 +333,79 @@ class Neighbourhood:
             expected count for exactly enumerated masks).
         kernel_factor: the kernel is already folded into the weights (``True`` for the kernel
             sampler) or must be applied by the caller (``False`` for the lime sampler).
+        n_samples: the neighbourhood size the rows stand for (the ``n_samples`` asked for; the
+            rows are fewer when masks are enumerated or a ``max_distinct`` budget applies).
+            Default: ``len(masks)``
     """
 
     masks: np.ndarray
     sample_weight: np.ndarray
     kernel_factor: bool
+    n_samples: int = 0
+
+    def __post_init__(self) -> None:
+        if self.n_samples <= 0:
+            self.n_samples = int(len(self.masks))
 
 
-def sample_lime(n_base: int, n_samples: int, random_state: np.random.RandomState) -> Neighbourhood:
+def expected_distinct_official(n_base: int, n_samples: int) -> float:
+    """Expected number of distinct masks (hence model rows) among official LIME's ``n_samples``.
+
+    Official LIME's row 0 is the text; each other row removes ``k ~ U{1..d}`` features, a uniform
+    subset given ``k``. A mask removing ``k`` features has probability ``1 / (d · C(d, k))`` per
+    draw, so the expected count is ``1 + Σ_k C(d, k) · (1 − (1 − 1/(d · C(d, k)))^(n − 1))``.
+
+    Examples::
+
+        >>> expected_distinct_official(1, 50)  # the text and the empty text
+        2.0
+        >>> round(expected_distinct_official(3, 1000), 6)  # all 2^3 masks
+        8.0
+        >>> 700 < expected_distinct_official(16, 1000) < 1000
+        True
+        >>> round(expected_distinct_official(510, 600), 3)  # long texts: almost every draw is new
+        599.514
+    """
+    check_scalar(n_base, "n_base", min_val=1)
+    check_scalar(n_samples, "n_samples", min_val=1)
+    total = 1.0
+    draws = n_samples - 1
+    for k in range(1, n_base + 1):
+        c = math.comb(n_base, k)
+        if c > 10**12 * max(draws, 1):  # every draw at this level is a new mask (to ~1e-12)
+            total += draws / n_base
+            continue
+        p = 1.0 / (n_base * c)
+        hit = 1.0 if p >= 1.0 else -math.expm1(draws * math.log1p(-p))
+        total += c * hit
+    return total
+
+
+def _prefix_within(masks: np.ndarray, max_distinct: float) -> int:
+    """The longest prefix of ``masks`` (row 0 included) with at most ``max_distinct`` distinct rows
+    (at least 2 rows when there are 2)."""
+    seen: set[bytes] = set()
+    for i, row in enumerate(masks):
+        key = row.tobytes()
+        if key not in seen:
+            if len(seen) + 1 > max_distinct and i >= 2:
+                return i
+            seen.add(key)
+    return len(masks)
+
+
+def sample_lime(
+    n_base: int,
+    n_samples: int,
+    random_state: np.random.RandomState,
+    *,
+    max_distinct: float | None = None,
+) -> Neighbourhood:
     """Official LIME's neighbourhood (``LimeTextExplainer.__data_labels_distances``).
 
     Same calls on the same ``RandomState`` as official LIME, so the same seed gives the same masks.
+    With ``max_distinct``, only the longest prefix of the draws with at most that many distinct
+    masks is kept, its draws weighted ``(n_samples − 1) / draws`` (the row of the text keeps 1).
     """
     check_scalar(n_samples, "n_samples", min_val=1)
     sizes = random_state.randint(1, n_base + 1, n_samples - 1)
@@ -339,16 +414,24 @@ def sample_lime(n_base: int, n_samples: int, random_state: np.random.RandomState
     for i, size in enumerate(sizes, start=1):
         inactive = random_state.choice(features_range, size, replace=False)
         masks[i, inactive] = 0
-    return Neighbourhood(masks, np.ones(n_samples), kernel_factor=False)
+    weights = np.ones(n_samples)
+    if max_distinct is not None:
+        keep = _prefix_within(masks, max_distinct)
+        if keep < n_samples:
+            masks = masks[:keep]
+            weights = np.ones(keep)
+            weights[1:] = (n_samples - 1) / (keep - 1)
+    return Neighbourhood(masks, weights, kernel_factor=False, n_samples=n_samples)
 
 
-def _systematic_counts(probs: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Counts summing to ``n`` with expectation ``n * probs`` (systematic resampling)."""
+def _systematic_counts(probs: np.ndarray, n: int, u: float) -> np.ndarray:
+    """Counts summing to ``n`` with expectation ``n * probs`` (systematic resampling, offset
+    ``u`` uniform in [0, 1))."""
     if n <= 0:
         return np.zeros(len(probs), dtype=np.int64)
     cum = np.cumsum(probs) * n
     cum[-1] = n
-    points = rng.random() + np.arange(n)
+    points = u + np.arange(n)
     idx = np.searchsorted(cum, points, side="right")
     return np.bincount(np.minimum(idx, len(probs) - 1), minlength=len(probs))
 
@@ -402,6 +485,11 @@ def _balanced_block(d: int, n_removed: int, m: int, rng: np.random.Generator) ->
     return block
 
 
+def _distinct_bound(counts: np.ndarray, n_masks: np.ndarray) -> int:
+    """At most this many distinct masks: the text, plus per level its draws or its enumeration."""
+    return 1 + int(np.minimum(counts, n_masks).sum())
+
+
 def sample_kernel(
     n_base: int,
     n_samples: int,
@@ -410,6 +498,7 @@ def sample_kernel(
     distance: Callable[[np.ndarray], np.ndarray],
     *,
     enumerate_exact: bool = True,
+    max_distinct: float | None = None,
 ) -> Neighbourhood:
     """A lower-variance neighbourhood with the same expected weighted objective as official LIME.
 
@@ -420,6 +509,11 @@ def sample_kernel(
     ``j`` are stratified; removed sets are balanced across features and pairs; a level with at most as many
     distinct masks as allocated samples is enumerated, each mask weighted by its expected count.
     The returned weights include the kernel (``kernel_factor=True``).
+
+    With ``max_distinct``, the number of draws is the largest (at most ``n_samples − 1``) whose
+    masks are at most ``max_distinct`` distinct ones (a level gives at most its draws, at most
+    its ``C(d, j)`` masks), and every draw is weighted ``(n_samples − 1) / draws`` times more:
+    the neighbourhood still stands for ``n_samples`` (same total weight) on fewer model rows.
     """
     check_scalar(n_samples, "n_samples", min_val=1)
     d = n_base
@@ -428,14 +522,28 @@ def sample_kernel(
     masks_out: list[np.ndarray] = [np.ones((1, d), dtype=np.int8)]
     weights_out: list[np.ndarray] = [np.ones(1)]
     if n_samples == 1:
-        return Neighbourhood(masks_out[0], weights_out[0], kernel_factor=True)
+        return Neighbourhood(masks_out[0], weights_out[0], kernel_factor=True, n_samples=1)
     if c <= 0:  # every perturbation has zero kernel weight: fall back to the official draw
         q = np.full(d, 1.0 / d)
         c_level = w * d  # per-level weight that keeps the objective (all ~0)
     else:
         q = w / w.sum()
         c_level = np.full(d, c)
-    counts = _systematic_counts(q, n_samples - 1, rng)
+    u = float(rng.random())  # the systematic offset
+    n_masks = np.array([math.comb(d, j) for j in range(d)], dtype=np.float64)
+    draws = n_samples - 1
+    if max_distinct is not None and draws > 1:
+        if _distinct_bound(_systematic_counts(q, draws, u), n_masks) > max_distinct:
+            lo, hi = 1, draws  # bound(lo) <= budget (or lo == 1), bound(hi) > budget
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if _distinct_bound(_systematic_counts(q, mid, u), n_masks) <= max_distinct:
+                    lo = mid
+                else:
+                    hi = mid
+            draws = lo
+    scale = (n_samples - 1) / draws
+    counts = _systematic_counts(q, draws, u)
     for j in range(d):
         m = int(counts[j])
         if m == 0:
@@ -447,8 +555,13 @@ def sample_kernel(
             for i, subset in enumerate(itertools.combinations(range(d), n_removed)):
                 block[i, list(subset)] = 0
             masks_out.append(block)
-            weights_out.append(np.full(n_distinct, c_level[j] * m / n_distinct))
+            weights_out.append(np.full(n_distinct, scale * c_level[j] * m / n_distinct))
             continue
         masks_out.append(_balanced_block(d, n_removed, m, rng))
-        weights_out.append(np.full(m, c_level[j]))
-    return Neighbourhood(np.vstack(masks_out), np.concatenate(weights_out), kernel_factor=True)
+        weights_out.append(np.full(m, scale * c_level[j]))
+    return Neighbourhood(
+        np.vstack(masks_out),
+        np.concatenate(weights_out),
+        kernel_factor=True,
+        n_samples=n_samples,
+    )

@@ -24,6 +24,7 @@ from captum_ext.attr.perturbation import (
     FeatureSpace,
     Neighbourhood,
     distance_function,
+    expected_distinct_official,
     level_weights,
     lime_kernel,
     lime_units,
@@ -33,7 +34,8 @@ from captum_ext.attr.perturbation import (
 )
 from captum_ext.attr.surrogates import LinearSurrogate, TreeSurrogate, make_surrogate, weighted_r2
 from captum_ext.errors import InputError
-from captum_ext.methods.base import Scores, TextExplainer
+from captum_ext.methods._many import BatchedTextExplainer, Prepared
+from captum_ext.methods.base import Scores
 from captum_ext.methods.registry import MethodSpec, register_method
 from captum_ext.validation import check_choice, check_output, check_scalar
 
@@ -47,6 +49,7 @@ PERTURBATIONS: tuple[str, ...] = ("remove", "mask", "unk", "pad")
 SAMPLERS: tuple[str, ...] = ("kernel", "lime")
 UNITS: tuple[str, ...] = ("words", "lime")
 ESTIMATORS: tuple[str, ...] = ("greg", "direct")
+ROW_BUDGETS: tuple[str | None, ...] = ("official", None)
 #: the pairwise working model of the GREG estimator has d (d - 1) / 2 terms: above this many
 #: base features the direct fit is used
 GREG_MAX_FEATURES = 60
@@ -67,8 +70,10 @@ class LimeResult:
         target: explained class index.
         output: ``"probs"``, ``"log_odds"`` or ``"logits"``.
         surrogate: the surrogate used (``"ridge"``, ``"lasso"``, ..., ``"tree"``).
-        n_samples: neighbourhood size (rows of the regression).
+        n_samples: neighbourhood size (the samples the regression stands for).
         n_evaluations: distinct perturbed texts the model evaluated.
+        n_draws: rows of the regression (fewer than ``n_samples`` when masks are enumerated or
+            the ``row_budget`` applies; their weights make up for it).
         unit_scores: one score per unit (word or LIME token): its feature's weight plus an
             equal share of each n-gram it belongs to.
         n_base: how many of ``feature_names`` are base features (the rest are n-grams).
@@ -97,6 +102,7 @@ class LimeResult:
     n_evaluations: int
     unit_scores: np.ndarray
     n_base: int
+    n_draws: int = 0
     estimator: str = "direct"
     ci_low: np.ndarray | None = None
     ci_high: np.ndarray | None = None
@@ -158,6 +164,7 @@ class LimeResult:
             "estimator": self.estimator,
             "n_samples": int(self.n_samples),
             "n_evaluations": int(self.n_evaluations),
+            "n_draws": int(self.n_draws),
             "lime_weights": [[f["name"], f["weight"]] for f in features],
             "ngram_weights": [[f["name"], f["weight"]] for f in features if f["kind"] == "ngram"],
             "features": features,
@@ -246,6 +253,14 @@ class TextLime(LimeBase):
             :meth:`~captum_ext.attr.LinearSurrogate.fit_greg`); ``"direct"`` is the ordinary fit
             (official LIME's). Other surrogates, n-grams and feature selection always fit
             directly. Default: ``"greg"``
+        row_budget (str, optional): ``"official"``: a neighbourhood of ``n_samples`` evaluates
+            at most as many distinct perturbed texts as official LIME does at the same
+            ``n_samples`` on the same text, in expectation
+            (:func:`~captum_ext.attr.perturbation.expected_distinct_official` of its ``\W+``
+            tokens; never fewer than ``2 (d + 1)`` for ``d`` features): the sampler draws fewer
+            samples, weighted to stand for ``n_samples``. ``None``: ``n_samples`` draws, however
+            many distinct texts they are. Not applied with ``adaptive``, a ``perturb_func`` or a
+            Captum-style ``similarity_func``. Default: ``"official"``
         random_state (int, optional): seed; an explanation with the same seed is identical.
             :meth:`attribute` and :meth:`explain` may override it. Default: None
 
@@ -284,6 +299,7 @@ class TextLime(LimeBase):
         adaptive: bool = False,
         top_k: int = 5,
         estimator: str = "greg",
+        row_budget: str | None = "official",
         random_state: int | None = None,
     ) -> None:
         adapter, forward, resolved_output = _resolve_forward(forward_func, output)
@@ -291,6 +307,7 @@ class TextLime(LimeBase):
         check_choice(estimator, "estimator", ESTIMATORS)
         check_choice(sampler, "sampler", SAMPLERS)
         check_choice(units, "units", UNITS)
+        check_choice(row_budget, "row_budget", ROW_BUDGETS)
         check_scalar(kernel_width, "kernel_width", min_val=0, include_boundaries="neither")
         check_scalar(max_ngram, "max_ngram", min_val=1)
         check_scalar(top_k, "top_k", min_val=1)
@@ -315,6 +332,7 @@ class TextLime(LimeBase):
         self.adaptive = bool(adaptive)
         self.top_k = int(top_k)
         self.estimator = estimator
+        self.row_budget = row_budget
         self.random_state = random_state
         self._kernel_override = similarity_func
         self._similarity_form = _similarity_form(similarity_func)
@@ -341,6 +359,7 @@ class TextLime(LimeBase):
             None,
         )
         self.last_results_: list[LimeResult] = []
+
     # -- construction helpers ---------------------------------------------------------------
     @classmethod
     def lime_compatible(cls, adapter: TextClassifierAdapter, **overrides: Any) -> TextLime:
@@ -369,6 +388,7 @@ class TextLime(LimeBase):
             "kernel_width": 25.0,
             "distance": "cosine",
             "estimator": "direct",
+            "row_budget": None,
         }
         settings.update(overrides)
         return cls(adapter, **settings)
@@ -393,6 +413,7 @@ class TextLime(LimeBase):
             "adaptive": self.adaptive,
             "top_k": self.top_k,
             "estimator": self.estimator,
+            "row_budget": self.row_budget,
         }
 
     def _new_surrogate(self, name: str) -> LinearSurrogate | TreeSurrogate:
@@ -460,7 +481,10 @@ class TextLime(LimeBase):
 
     # -- the model ---------------------------------------------------------------------------
     def _predict(
-        self, rows: list[list[int]], perturbations_per_eval: int | None, show_progress: bool,
+        self,
+        rows: list[list[int]],
+        perturbations_per_eval: int | None,
+        show_progress: bool,
         call: _Call | None = None,
     ) -> np.ndarray:
         check_scalar(perturbations_per_eval, "perturbations_per_eval", min_val=1, allow_none=True)
@@ -508,13 +532,54 @@ class TextLime(LimeBase):
             return "lime"
         return "kernel"
 
-    def _draw(self, n_base: int, n: int, rng: Any, call: _Call | None = None) -> Neighbourhood:
+    def _draw(
+        self,
+        n_base: int,
+        n: int,
+        rng: Any,
+        call: _Call | None = None,
+        max_distinct: float | None = None,
+    ) -> Neighbourhood:
         sampler = self._effective_sampler()
         if sampler == "custom":
             return self._draw_custom(n_base, n, call)
         if sampler == "lime":
-            return sample_lime(n_base, n, rng)
-        return sample_kernel(n_base, n, rng, self._kernel, self._distance)
+            return sample_lime(n_base, n, rng, max_distinct=max_distinct)
+        return sample_kernel(
+            n_base, n, rng, self._kernel, self._distance, max_distinct=max_distinct
+        )
+
+    def draws_without_the_model(self) -> bool:
+        """Whether a neighbourhood is drawn before any model output is known (so the rows of
+        several texts can be evaluated in one call): not with ``adaptive`` (it draws more after
+        fitting), a Captum ``perturb_func`` (drawn under a torch seed, sample by sample) or a
+        Captum-style ``similarity_func`` (called on the perturbed inputs)."""
+        return (
+            not self.adaptive
+            and self._effective_sampler() != "custom"
+            and self._similarity_form != "captum"
+        )
+
+    def _max_distinct(self, n_samples: int, official_features: int, n_base: int) -> float | None:
+        """The budget of distinct perturbed texts of a fixed-size neighbourhood (``row_budget``).
+
+        ``"official"``: what official LIME evaluates in expectation at ``n_samples`` on
+        ``official_features`` features, but never fewer than the ``2 (d + 1)`` masks a fit of
+        ``d = n_base`` weights needs (or official's scheme on those ``d`` features, if fewer): a
+        short text whose punctuation or repeated words are features of ours and not of official
+        LIME's still gets a fit. None: no budget (also with ``adaptive``, a Captum
+        ``perturb_func`` or a Captum-style ``similarity_func``).
+        """
+        if (
+            self.row_budget is None
+            or self.adaptive
+            or self._effective_sampler() == "custom"
+            or self._similarity_form == "captum"
+        ):
+            return None
+        official = expected_distinct_official(max(1, int(official_features)), n_samples)
+        floor = min(expected_distinct_official(n_base, n_samples), 2.0 * (n_base + 1))
+        return max(official, floor)
 
     def _draw_custom(self, n_base: int, n: int, call: _Call | None) -> Neighbourhood:
         """``n`` masks: the original (all ones), then Captum ``perturb_func`` draws."""
@@ -562,6 +627,7 @@ class TextLime(LimeBase):
             )
             sims.append(float(torch.as_tensor(sim).reshape(-1)[0]))
         return nb.sample_weight * np.asarray(sims, dtype=np.float64)
+
     def explain_space(
         self,
         space: FeatureSpace,
@@ -574,14 +640,37 @@ class TextLime(LimeBase):
         replace_token_id: int | None = None,
         baseline: np.ndarray | None = None,
         call: _Call | None = None,
+        official_features: int | None = None,
     ) -> LimeResult:
         """Run LIME on one :class:`FeatureSpace` (the shared core of both entry points).
 
         ``target`` None explains the class the model predicts for the original row;
         ``replace_token_id`` replaces each absent word by that one token instead of the
         ``perturbation`` setting; ``baseline`` (Captum's ``baselines``, one token id per position)
-        sets every position of an absent feature to its baseline, in place.
+        sets every position of an absent feature to its baseline, in place;
+        ``official_features`` is how many features official LIME would perturb in this text (the
+        ``row_budget``'s reference; default: the space's base features).
         """
+        job = self._begin(
+            space, n_samples, random_state, replace_token_id, baseline, call, official_features
+        )
+        with torch.random.fork_rng(devices=[]):
+            if job.seed is not None:
+                torch.manual_seed(job.seed)  # a Captum perturb_func draws with torch
+            self._draw_first(job)
+            return self._finish(job, target, perturbations_per_eval, show_progress)
+
+    def _begin(
+        self,
+        space: FeatureSpace,
+        n_samples: int,
+        random_state: int | None,
+        replace_token_id: int | None = None,
+        baseline: np.ndarray | None = None,
+        call: _Call | None = None,
+        official_features: int | None = None,
+    ) -> _Job:
+        """A neighbourhood to draw on ``space`` (checks the arguments, seeds the generator)."""
         check_scalar(n_samples, "n_samples", min_val=1)
         if space.n_base == 0:
             raise InputError(
@@ -589,26 +678,6 @@ class TextLime(LimeBase):
                 "symbols): use units='words' or a gradient method such as --method ig."
             )
         seed = self.random_state if random_state is None else random_state
-        with torch.random.fork_rng(devices=[]):
-            if seed is not None:
-                torch.manual_seed(seed)  # a Captum perturb_func draws with torch
-            return self._explain_space(
-                space, target, n_samples, seed, perturbations_per_eval, show_progress,
-                replace_token_id, baseline, call,
-            )
-
-    def _explain_space(
-        self,
-        space: FeatureSpace,
-        target: int | None,
-        n_samples: int,
-        seed: int | None,
-        perturbations_per_eval: int | None,
-        show_progress: bool,
-        replace_token_id: int | None,
-        baseline: np.ndarray | None,
-        call: _Call | None,
-    ) -> LimeResult:
         rng: Any = (
             np.random.RandomState(seed)
             if self._effective_sampler() == "lime"
@@ -617,43 +686,67 @@ class TextLime(LimeBase):
         replace_id = None
         if baseline is None:
             replace_id = self._replace_id() if replace_token_id is None else int(replace_token_id)
-        cache: dict[bytes, np.ndarray] = {}
+        return _Job(
+            space=space,
+            n_samples=int(n_samples),
+            seed=seed,
+            rng=rng,
+            replace_id=replace_id,
+            baseline=baseline,
+            call=call,
+            official_features=space.n_base if official_features is None else official_features,
+        )
 
-        def rows_of(masks: np.ndarray) -> list[list[int]]:
-            return space.rows(masks, replace_id=replace_id, baseline=baseline)
+    def _draw_first(self, job: _Job) -> None:
+        """The first (with ``adaptive``, the smallest) neighbourhood of ``job``."""
+        space = job.space
+        if self.adaptive:
+            size = min(job.n_samples, max(100, 8 * space.n_features))
+        else:
+            size = job.n_samples
+        nb = self._draw(
+            space.n_base,
+            size,
+            job.rng,
+            job.call,
+            self._max_distinct(size, job.official_features, space.n_base),
+        )
+        job.masks, job.n_nominal = nb.masks, nb.n_samples
+        job.w = self._weights(nb, space, job.call, job.rows_of)
+
+    def _finish(
+        self,
+        job: _Job,
+        target: int | None,
+        perturbations_per_eval: int | None,
+        show_progress: bool,
+    ) -> LimeResult:
+        """Evaluate what ``job``'s cache lacks, fit, and (``adaptive``) draw more until done."""
+        space, call, rng, n_samples = job.space, job.call, job.rng, job.n_samples
 
         def outputs(masks: np.ndarray) -> np.ndarray:
-            uniq, inverse = np.unique(masks, axis=0, return_inverse=True)
-            keys = [row.tobytes() for row in uniq]
-            missing = [i for i, k in enumerate(keys) if k not in cache]
-            if missing:
-                preds = self._predict(
-                    rows_of(uniq[missing]), perturbations_per_eval, show_progress, call
-                )
-                for i, p in zip(missing, preds, strict=True):
-                    cache[keys[i]] = p
-            return np.stack([cache[k] for k in keys])[np.asarray(inverse).reshape(-1)]
+            keys, rows = job.missing(masks)
+            if rows:
+                job.receive(keys, self._predict(rows, perturbations_per_eval, show_progress, call))
+            return job.outputs(masks)
 
-        if self.adaptive:
-            size = min(n_samples, max(100, 8 * space.n_features))
-        else:
-            size = n_samples
-        nb = self._draw(space.n_base, size, rng, call)
-        masks, w = nb.masks, self._weights(nb, space, call, rows_of)
+        masks, w = job.masks, job.w
+        assert masks is not None and w is not None, "draw the neighbourhood first"
         preds = outputs(masks)
         if target is None:
             target = int(np.argmax(preds[0]))
         while True:
-            result = self._fit(space, masks, w, preds, int(target), rng)
-            result.n_evaluations = len(cache)
-            if not self.adaptive or result.top_k_separated or len(masks) >= n_samples:
+            result = self._fit(space, masks, w, preds, int(target), rng, job.n_nominal)
+            result.n_evaluations = len(job.cache)
+            if not self.adaptive or result.top_k_separated or job.n_nominal >= n_samples:
                 break
-            extra = min(len(masks), n_samples - len(masks))
+            extra = min(job.n_nominal, n_samples - job.n_nominal)
             more = self._draw(space.n_base, extra + 1, rng, call)
             more = Neighbourhood(more.masks[1:], more.sample_weight[1:], more.kernel_factor)
             masks = np.vstack([masks, more.masks])  # row 0 (the original) not repeated
-            w = np.concatenate([w, self._weights(more, space, call, rows_of)])
+            w = np.concatenate([w, self._weights(more, space, call, job.rows_of)])
             preds = np.vstack([preds, outputs(more.masks)])
+            job.n_nominal += extra
         return result
 
     def _fit(
@@ -664,6 +757,7 @@ class TextLime(LimeBase):
         preds: np.ndarray,
         target: int,
         rng: Any,
+        n_nominal: int | None = None,
     ) -> LimeResult:
         if not 0 <= target < preds.shape[1]:
             raise InputError(
@@ -676,8 +770,9 @@ class TextLime(LimeBase):
             feature_names=names,
             target=target,
             output=self.output,
-            n_samples=int(len(masks)),
+            n_samples=int(len(masks) if n_nominal is None else n_nominal),
             n_evaluations=0,
+            n_draws=int(len(masks)),
             n_base=space.n_base,
             model_pred=float(y[0]),
             space=space,
@@ -711,7 +806,9 @@ class TextLime(LimeBase):
         estimator = "direct"
         if self._greg_applies(model, space):
             mass = official_level_mass(
-                space.n_base, len(masks), level_weights(space.n_base, self._kernel, self._distance)
+                space.n_base,
+                len(masks) if n_nominal is None else n_nominal,
+                level_weights(space.n_base, self._kernel, self._distance),
             )
             model.fit_greg(X, y, w, mass)
             estimator = "greg"
@@ -1031,6 +1128,7 @@ class TextLime(LimeBase):
             row, names, positions, bow=self.bow, max_ngram=self.max_ngram
         )
         return space, kept, list(order)
+
     # -- text entry points -------------------------------------------------------------------
     def space_for(self, encoding: TextEncoding) -> tuple[FeatureSpace, list[list[int]]]:
         """The feature space of an encoded text and the words each unit covers."""
@@ -1060,6 +1158,27 @@ class TextLime(LimeBase):
         )
         return space, [unit_words[i] for i in keep]
 
+    def official_features(self, encoding: TextEncoding, space: FeatureSpace | None = None) -> int:
+        r"""How many features official ``LimeTextExplainer`` perturbs in ``encoding``'s text:
+        its distinct ``\W+`` tokens (``bow=True``) among the words the model sees.
+
+        This is the reference of ``row_budget="official"``: at the same ``n_samples`` the
+        neighbourhood evaluates at most as many distinct texts as official LIME does on this
+        text, in expectation. With official LIME's own features (``units="lime"``,
+        ``bow=True``) it is the space's number of base features.
+        """
+        if self.units == "lime" and self.bow and space is not None:
+            return space.n_base
+        kept = encoding.n_words_kept
+        names: set[str] = set()
+        for seg in sorted(set(encoding.segments or [0])):
+            idx = [w for w in range(kept) if encoding.word_segment(w) == seg]
+            seg_names, _ = lime_units(encoding.segment_text(seg), [encoding.spans[w] for w in idx])
+            names.update(seg_names)
+        if names:
+            return len(names)
+        return space.n_base if space is not None else max(1, kept)
+
     def explain_encoding(
         self,
         encoding: TextEncoding,
@@ -1083,11 +1202,9 @@ class TextLime(LimeBase):
             random_state=random_state,
             perturbations_per_eval=perturbations_per_eval,
             show_progress=show_progress,
+            official_features=self.official_features(encoding, space),
         )
-        word_scores = np.zeros(len(encoding.words))
-        for u, words in enumerate(unit_words):
-            word_scores[words] += result.unit_scores[u]
-        return result, word_scores
+        return result, _word_scores(encoding, unit_words, result)
 
     def explain(
         self,
@@ -1121,6 +1238,16 @@ class TextLime(LimeBase):
         )
         seed = self.random_state if random_state is None else random_state
         return explainer.explain(text, target=target, random_state=seed)
+
+
+def _word_scores(
+    encoding: TextEncoding, unit_words: list[list[int]], result: LimeResult
+) -> np.ndarray:
+    """One score per word of ``encoding``: the score of each unit it belongs to."""
+    word_scores = np.zeros(len(encoding.words))
+    for u, words in enumerate(unit_words):
+        word_scores[words] += result.unit_scores[u]
+    return word_scores
 
 
 def _check_model(model: Any) -> None:
@@ -1182,6 +1309,42 @@ def _targets(target: Any, bsz: int) -> list[int | None]:
 
 
 @dataclass
+class _Job:
+    """One text's neighbourhood between drawing and fitting: what the model must evaluate
+    (:meth:`missing`), its outputs by mask (``cache``), and the draws (``masks``, ``w``)."""
+
+    space: FeatureSpace
+    n_samples: int
+    seed: int | None
+    rng: Any
+    replace_id: int | None
+    baseline: np.ndarray | None
+    call: _Call | None
+    official_features: int
+    cache: dict[bytes, np.ndarray] = field(default_factory=dict)
+    masks: np.ndarray | None = None
+    w: np.ndarray | None = None
+    n_nominal: int = 0
+
+    def rows_of(self, masks: np.ndarray) -> list[list[int]]:
+        return self.space.rows(masks, replace_id=self.replace_id, baseline=self.baseline)
+
+    def missing(self, masks: np.ndarray) -> tuple[list[bytes], list[list[int]]]:
+        """The distinct masks not evaluated yet (keys) and their token rows."""
+        uniq = np.unique(masks, axis=0)
+        keys = [row.tobytes() for row in uniq]
+        todo = [i for i, k in enumerate(keys) if k not in self.cache]
+        return [keys[i] for i in todo], self.rows_of(uniq[todo]) if todo else []
+
+    def receive(self, keys: list[bytes], preds: np.ndarray) -> None:
+        for k, p in zip(keys, preds, strict=True):
+            self.cache[k] = p
+
+    def outputs(self, masks: np.ndarray) -> np.ndarray:
+        return np.stack([self.cache[row.tobytes()] for row in masks])
+
+
+@dataclass
 class _Call:
     """What one example of :meth:`TextLime.attribute` hands to the sampler and the model."""
 
@@ -1233,9 +1396,7 @@ def _similarity_form(func: Any) -> str | None:
         params = list(inspect.signature(func).parameters.values())
     except (TypeError, ValueError):
         return "captum"
-    positional = [
-        p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if any(p.kind == p.VAR_POSITIONAL for p in params) or len(positional) >= 3:
         return "captum"
     return "distances"
@@ -1249,7 +1410,9 @@ def _baseline_rows(baselines: Any, inputs: Tensor, default: int | None) -> np.nd
         baselines = default
     if isinstance(baselines, tuple):
         if len(baselines) != 1:
-            raise InputError("baselines must be one token id or one tensor for one tensor of inputs.")
+            raise InputError(
+                "baselines must be one token id or one tensor for one tensor of inputs."
+            )
         baselines = baselines[0]
     base = torch.as_tensor(baselines)
     if base.is_floating_point() and bool((base != base.round()).any()):
@@ -1295,7 +1458,7 @@ def _expand(arg: Any, n: int) -> Any:
 # -- the registry face: lime, lime-ngram, lime-tree ------------------------------------------
 
 
-class TextLimeExplainer(TextExplainer):
+class TextLimeExplainer(BatchedTextExplainer):
     """:class:`~captum_ext.attr.TextLime` behind the shared explainer interface.
 
     Word scores are LIME's weights (each word carries its feature's weight plus an equal share of
@@ -1315,6 +1478,11 @@ class TextLimeExplainer(TextExplainer):
         lime (TextLime, optional): a configured TextLime to use as is (other TextLime settings
             are then ignored). Default: None
         show_progress (bool, optional): progress bar over the model's batches. Default: False
+        texts_per_call (int, optional): texts whose perturbed rows go through one length-sorted
+            adapter call in :meth:`explain_many` (each text's neighbourhood is drawn as when it
+            is explained alone, so the results are the same). Not with ``adaptive``, a Captum
+            ``perturb_func`` or a Captum-style ``similarity_func`` (those run text by text).
+            Default: 8
         **lime_settings: any other :class:`~captum_ext.attr.TextLime` argument (``max_ngram``,
             ``bow``, ``units``, ``perturbation``, ``sampler``, ``output``, ``kernel_width``,
             ``adaptive``, ``feature_selection``, ``num_features``, ``max_depth`` ...).
@@ -1344,13 +1512,17 @@ class TextLimeExplainer(TextExplainer):
         name: str | None = None,
         aggregation: str = "sum",
         precision: str | None = None,
+        texts_per_call: int = 8,
         **lime_settings: Any,
     ) -> None:
         check_scalar(n_samples, "n_samples", min_val=1)
+        check_scalar(texts_per_call, "texts_per_call", min_val=1)
         if lime is None:
             lime = TextLime(adapter, interpretable_model=surrogate, **lime_settings)
         elif lime.adapter is None:
-            raise InputError("lime must be a TextLime built on the adapter: TextLime(adapter, ...).")
+            raise InputError(
+                "lime must be a TextLime built on the adapter: TextLime(adapter, ...)."
+            )
         super().__init__(
             adapter,
             aggregation=aggregation,
@@ -1363,13 +1535,55 @@ class TextLimeExplainer(TextExplainer):
         self.lime = lime
         self.n_samples = int(n_samples)
         self.show_progress = show_progress
+        self.texts_per_call = int(texts_per_call)
 
-    def _explain(
-        self, encoding: TextEncoding, target: int, probs: np.ndarray, random_state: int | None
-    ) -> Scores:
+    def _explain_batch(self, items: list[Prepared]) -> list[Scores]:
+        return self._explain_batch_seeded(items, None)
+
+    def _explain_batch_seeded(
+        self, items: list[Prepared], random_state: int | None
+    ) -> list[Scores]:
+        """Every text's neighbourhood drawn as alone, their rows in one adapter call, then fits."""
+        lime = self.lime
+        if len(items) == 1 or not lime.draws_without_the_model():
+            return [self._explain_one(p, random_state) for p in items]
+        jobs = []
+        for p in items:
+            space, unit_words = lime.space_for(p.encoding)
+            job = lime._begin(
+                space,
+                self.n_samples,
+                random_state,
+                official_features=lime.official_features(p.encoding, space),
+            )
+            lime._draw_first(job)
+            jobs.append((job, unit_words))
+        rows: list[list[int]] = []
+        slots = []
+        for job, _ in jobs:
+            assert job.masks is not None
+            keys, job_rows = job.missing(job.masks)
+            slots.append((keys, len(rows), len(rows) + len(job_rows)))
+            rows.extend(job_rows)
+        if rows:
+            preds = lime._predict(rows, None, self.show_progress)
+            for (job, _), (keys, a, b) in zip(jobs, slots, strict=True):
+                job.receive(keys, preds[a:b])
+        out = []
+        for p, (job, unit_words) in zip(items, jobs, strict=True):
+            result = lime._finish(job, p.target, None, False)
+            out.append(
+                Scores(
+                    word_scores=_word_scores(p.encoding, unit_words, result),
+                    extras=result.to_extras(),
+                )
+            )
+        return out
+
+    def _explain_one(self, p: Prepared, random_state: int | None) -> Scores:
         result, word_scores = self.lime.explain_encoding(
-            encoding,
-            target,
+            p.encoding,
+            p.target,
             n_samples=self.n_samples,
             random_state=random_state,
             show_progress=self.show_progress,

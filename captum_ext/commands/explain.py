@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     explainer = make_explainer(args.method, adapter)
     target = resolve_target(args, adapter)
     # explain_many: methods that batch across texts share their model calls (IG, gradients,
-    # occlusion, attention); chunks of 32 texts keep the output streaming
+    # occlusion, attention, the LIME rows); chunks of 32 texts keep the output streaming
     results = (
         wa
         for start in range(0, len(texts), 32)
