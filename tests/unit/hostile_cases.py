@@ -93,6 +93,7 @@ _OUT_FOLDER = (
 _SEEDED = ("explain", "pick", "influence", "audit", "demo", "compare", "finetune", "embeddings",
            "heads", "probe", "behaviour")  # fmt: skip
 _MODEL = tuple(c for c in COMMANDS if c != "finetune")
+_LABEL_MAP = tuple(COMMANDS)  # every command takes --label-map
 _TEXT_FILE = ("explain", "influence")
 
 
@@ -231,6 +232,17 @@ def all_cases() -> list[Case]:
                        ("--metrics", "nope"), ("--randomisation-levels", "middle")):  # fmt: skip
         add(Case(f"compare{opt}-{value.strip('-,') or 'empty'}", (*COMMANDS["compare"], opt, value),
                  fragments=(opt,) if value != "nope" else ("nope",)))  # fmt: skip
+    # --label-map: malformed maps fail before any work; a class the model lacks once it is loaded
+    for cmd in _LABEL_MAP:
+        for kind, value in (("garbage", "garbage"), ("bad-json", '{{"negative": '),
+                            ("json-list", "[0, 1]"), ("no-class", "negative="),
+                            ("two-equals", "negative=0=1"), ("empty", ""),
+                            ("missing-file", "{w}/missing.json"),
+                            ("unknown-class", "negative=9,positive=nope")):  # fmt: skip
+            if cmd == "finetune" and kind == "unknown-class":
+                continue  # finetune's map names the classes it creates: any name is one
+            add(Case(f"{cmd}-label-map-{kind}", _set(COMMANDS[cmd], "--label-map", value),
+                     fragments=("--label-map",)))  # fmt: skip
     add(Case("methods-ok", ("methods",), expect="ok"))
     return cases
 
