@@ -78,6 +78,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
         "--out", "{w}/probe", "--cache-dir", "{w}/probe-cache", "--quiet", "--model", "{model}",
     ),
     "behaviour": ("behaviour", "--out", "{w}/beh", "--explain", "none", "--quiet", "--model", "{model}"),
+    "evaluate": ("evaluate", "--parts", "human", "--data", "{data}", "--model", "{model}"),
 }  # fmt: skip
 
 _OUT_FOLDER = (
@@ -243,6 +244,14 @@ def all_cases() -> list[Case]:
                 continue  # finetune's map names the classes it creates: any name is one
             add(Case(f"{cmd}-label-map-{kind}", _set(COMMANDS[cmd], "--label-map", value),
                      fragments=("--label-map",)))  # fmt: skip
+    ev = COMMANDS["evaluate"]
+    for opt, value in (("--parts", ","), ("--parts", "nope"), ("--lexicon-n", "1"),
+                       ("--lexicon-threshold", "1.5")):  # fmt: skip
+        add(Case(f"evaluate{opt}-{value.strip(',.') or 'empty'}", (*ev, opt, value),
+                 fragments=(opt,)))  # fmt: skip
+    for kind, path in (("missing", "{w}/missing"), ("empty-dir", "{w}/dir"),
+                       ("file", "{w}/file.txt")):  # fmt: skip
+        add(Case(f"evaluate-data-{kind}", _set(ev, "--data", path), fragments=("--data",)))
     add(Case("methods-ok", ("methods",), expect="ok"))
     return cases
 
