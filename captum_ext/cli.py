@@ -33,6 +33,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "captum_ext.commands.finetune",
     "captum_ext.commands.internals",
     "captum_ext.commands.behaviour",
+    "captum_ext.commands.evaluate",
 )
 
 

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONCEPTS",
+    "LABEL_MAP_FORM",
     "POLARITY_CODES",
     "LabelModel",
     "canonical_label",
@@ -89,11 +90,28 @@ def canonical_label(name: Any, *, codes: bool = False) -> str | None:
     return _ALIAS.get(key)
 
 
+#: the accepted forms of ``--label-map``, quoted by every error about one
+LABEL_MAP_FORM = (
+    "DATA=CLASS pairs such as negative=0,positive=1 (CLASS a class name or index), or a JSON "
+    'object such as {"negative": 0, "positive": 1}, inline or in a .json file'
+)
+
+
+def _bad_map(problem: str) -> InputError:
+    return InputError(f"--label-map {problem}: write {LABEL_MAP_FORM}.")
+
+
 def parse_label_map(spec: str | Mapping[str, Any] | None) -> dict[str, str]:
     """Parse ``--label-map``: ``"negative=0,positive=1"``, a JSON object, or a ``.json`` file.
 
     Keys are data labels (or the concepts negative/neutral/positive), values the model's classes
     (a class name or index). Returned keys are stripped and lower-cased, values stripped strings.
+
+    Raises:
+        InputError: anything else (one line naming ``--label-map`` and its accepted forms):
+            an entry without ``=`` or with two, an empty label or class, invalid JSON or JSON
+            that is not an object of names/indices, a ``.json`` file that is missing or
+            unreadable, a label given twice, or no entry at all.
 
     Examples::
 
@@ -102,43 +120,56 @@ def parse_label_map(spec: str | Mapping[str, Any] | None) -> dict[str, str]:
         {'neg': '0', 'pos': 'LABEL_1'}
         >>> parse_label_map('{"negative": 0, "positive": 1}')
         {'negative': '0', 'positive': '1'}
+        >>> parse_label_map("garbage")
+        Traceback (most recent call last):
+        ...
+        captum_ext.errors.InputError: --label-map entry 'garbage' is not DATA=CLASS: write DATA=CLASS pairs such as negative=0,positive=1 (CLASS a class name or index), or a JSON object such as {"negative": 0, "positive": 1}, inline or in a .json file.
     """
     if spec is None:
         return {}
     raw: Any = spec
     if isinstance(spec, str):
         text = spec.strip()
-        if text.lower().endswith(".json") and Path(text).expanduser().is_file():
-            text = Path(text).expanduser().read_text(encoding="utf-8")
-        if text.startswith("{"):
+        if text.lower().endswith(".json") and "=" not in text and not text.startswith("{"):
+            file = Path(text).expanduser()
+            try:
+                text = file.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as e:
+                reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
+                raise _bad_map(f"file {spec!r} cannot be read ({reason})") from None
+            if not text.startswith("{"):
+                raise _bad_map(f"file {spec!r} does not hold a JSON object")
+        if text.startswith(("{", "[")):
             try:
                 raw = json.loads(text)
             except ValueError as e:
-                raise InputError(f"--label-map is not valid JSON ({e}).") from None
+                raise _bad_map(f"is not valid JSON ({e})") from None
         else:
             raw = {}
-            for part in filter(None, (p.strip() for p in text.split(","))):
+            for part in (p.strip() for p in text.split(",")):
+                if not part:
+                    continue
                 key, sep, value = part.partition("=")
-                if not sep or not key.strip() or not value.strip():
-                    raise InputError(
-                        f"--label-map entry {part!r} is not DATA_LABEL=CLASS: write e.g. "
-                        "--label-map negative=0,positive=1 or a JSON object."
-                    )
+                if not sep or not key.strip() or not value.strip() or "=" in value:
+                    raise _bad_map(f"entry {part!r} is not DATA=CLASS")
+                if key.strip().lower() in {k.strip().lower() for k in raw}:
+                    raise _bad_map(f"gives {key.strip()!r} twice")
                 raw[key] = value
-    if not isinstance(raw, Mapping) or not raw:
-        raise InputError(
-            "--label-map must map data labels to model classes, e.g. negative=0,positive=1 or "
-            '{"negative": 0, "positive": 1}.'
+    if not isinstance(raw, Mapping):
+        raise _bad_map(
+            f"must be an object mapping data labels to classes, got {type(raw).__name__}"
         )
+    if not raw:
+        raise _bad_map("maps no label")
     out: dict[str, str] = {}
     for key, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise InputError(
-                f"--label-map value of {key!r} must be a class name or index, got {value!r}."
-            )
+        if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+            raise _bad_map(f"value of {key!r} must be a class name or index, got {value!r}")
         k = str(key).strip().lower()
+        if not k:
+            raise _bad_map(f"has an empty data label (mapped to {value!r})")
         if k in out and out[k] != str(value).strip():
-            raise InputError(f"--label-map maps {key!r} twice: give each data label once.")
+            raise _bad_map(f"maps {key!r} twice")
         out[k] = str(value).strip()
     return out
 

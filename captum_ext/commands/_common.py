@@ -75,8 +75,10 @@ def method_list(value: str | None, option: str = "--methods") -> list[str] | Non
 
 def check_common_args(args: argparse.Namespace) -> None:
     """Check the options many commands share, before any work: ``--seed`` (numpy's range),
-    ``--device`` (exists here), ``--batch-size`` and ``--max-length``. Called by
-    :func:`captum_ext.cli.main` for every command."""
+    ``--device`` (exists here), ``--batch-size``, ``--max-length`` and the form of
+    ``--label-map`` (its classes are checked against the model by :func:`load_adapter`). Called
+    by :func:`captum_ext.cli.main` for every command."""
+    from captum_ext.labels import parse_label_map
     from captum_ext.validation import check_device, check_scalar, check_seed
 
     if getattr(args, "seed", None) is not None:
@@ -87,13 +89,16 @@ def check_common_args(args: argparse.Namespace) -> None:
         check_scalar(args.max_length, "--max-length", int, min_val=3)
     if getattr(args, "device", None) is not None:
         check_device(args.device, "--device")
+    if getattr(args, "label_map", None) is not None:
+        parse_label_map(args.label_map)
 
 
 def load_adapter(args: argparse.Namespace, *, attn_implementation: str | None = None):
-    """The adapter for the model options of ``args``."""
+    """The adapter for the model options of ``args``; a ``--label-map`` naming a class the model
+    does not have is an error here, whether or not the command goes on to use it."""
     from captum_ext.adapters import TextClassifierAdapter
 
-    return TextClassifierAdapter.from_pretrained(
+    adapter = TextClassifierAdapter.from_pretrained(
         args.model,
         max_length=args.max_length,
         batch_size=args.batch_size,
@@ -101,6 +106,9 @@ def load_adapter(args: argparse.Namespace, *, attn_implementation: str | None = 
         attn_implementation=attn_implementation,
         precision=getattr(args, "precision", None),
     )
+    if getattr(args, "label_map", None) is not None:
+        label_model(args, adapter)
+    return adapter
 
 
 def label_model(args: argparse.Namespace, adapter: Any):

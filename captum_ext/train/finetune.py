@@ -248,6 +248,8 @@ def finetune(
         num_threads=num_threads,
         checkpoint_every=checkpoint_every,
     )
+    if label_map is not None:
+        _classes_of_map(parse_label_map(label_map))  # before the data is read
     check_scalar(
         checkpoint_seconds,
         "checkpoint_seconds",
@@ -708,18 +710,28 @@ def class_names(dataset: TextDataset, label_map: str | Mapping[str, Any] | None)
                 "at least 2."
             )
         return present
+    return _classes_of_map(spec)
+
+
+def _classes_of_map(spec: Mapping[str, str]) -> list[str]:
+    """The classes a parsed, non-empty label map names (:func:`class_names`); checked before
+    the data is read."""
     if all(v.isdigit() for v in spec.values()):
         by_index: dict[int, list[str]] = {}
         for key, value in spec.items():
             by_index.setdefault(int(value), []).append(key)
         if sorted(by_index) != list(range(len(by_index))) or len(by_index) < 2:
             raise InputError(
-                f"label_map indices must be 0..K-1 with K >= 2, got {sorted(by_index)}."
+                f"--label-map class indices must be 0..K-1 with K >= 2, got {sorted(by_index)}: "
+                "write e.g. negative=0,positive=1, or class names (0=negative,2=positive)."
             )
         return ["/".join(by_index[i]) for i in range(len(by_index))]
     names = list(dict.fromkeys(spec.values()))
     if len(names) < 2:
-        raise InputError(f"label_map must name at least 2 classes, got {names}.")
+        raise InputError(
+            f"--label-map must name at least 2 classes, got {names}: write e.g. "
+            "0=negative,1=neutral,2=positive (class names) or negative=0,positive=1 (indices)."
+        )
     return names
 
 

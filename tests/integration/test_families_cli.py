@@ -15,6 +15,7 @@ import pytest
 from model_factory import FAMILIES, NEG_TWEETS, NEU_TWEETS, POS_TWEETS, build_checkpoint
 
 from captum_ext.cli import main
+from captum_ext.data import default_data_path
 
 # "sick" inside a longer pre-token ("sick!!") for `embeddings --word sick`
 POS = [*POS_TWEETS, "sick show, loved it!!"]
@@ -142,6 +143,8 @@ def commands(model: str, data, label_map: str | None, out) -> dict[str, list[str
             "--quiet",
             *m,
         ],
+        # the hand-labelled fixture of the shared sample, through the model's labels
+        "evaluate": ["evaluate", "--parts", "human", "--data", str(default_data_path()), *m],
         "max-length-too-long": ["explain", "hello", "--max-length", "514", *m],
         "finetune": [
             "finetune",

@@ -78,6 +78,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
         "--out", "{w}/probe", "--cache-dir", "{w}/probe-cache", "--quiet", "--model", "{model}",
     ),
     "behaviour": ("behaviour", "--out", "{w}/beh", "--explain", "none", "--quiet", "--model", "{model}"),
+    "evaluate": ("evaluate", "--parts", "human", "--data", "{data}", "--model", "{model}"),
 }  # fmt: skip
 
 _OUT_FOLDER = (
@@ -93,6 +94,7 @@ _OUT_FOLDER = (
 _SEEDED = ("explain", "pick", "influence", "audit", "demo", "compare", "finetune", "embeddings",
            "heads", "probe", "behaviour")  # fmt: skip
 _MODEL = tuple(c for c in COMMANDS if c != "finetune")
+_LABEL_MAP = tuple(COMMANDS)  # every command takes --label-map
 _TEXT_FILE = ("explain", "influence")
 
 
@@ -231,6 +233,25 @@ def all_cases() -> list[Case]:
                        ("--metrics", "nope"), ("--randomisation-levels", "middle")):  # fmt: skip
         add(Case(f"compare{opt}-{value.strip('-,') or 'empty'}", (*COMMANDS["compare"], opt, value),
                  fragments=(opt,) if value != "nope" else ("nope",)))  # fmt: skip
+    # --label-map: malformed maps fail before any work; a class the model lacks once it is loaded
+    for cmd in _LABEL_MAP:
+        for kind, value in (("garbage", "garbage"), ("bad-json", '{{"negative": '),
+                            ("json-list", "[0, 1]"), ("no-class", "negative="),
+                            ("two-equals", "negative=0=1"), ("empty", ""),
+                            ("missing-file", "{w}/missing.json"),
+                            ("unknown-class", "negative=9,positive=nope")):  # fmt: skip
+            if cmd == "finetune" and kind == "unknown-class":
+                continue  # finetune's map names the classes it creates: any name is one
+            add(Case(f"{cmd}-label-map-{kind}", _set(COMMANDS[cmd], "--label-map", value),
+                     fragments=("--label-map",)))  # fmt: skip
+    ev = COMMANDS["evaluate"]
+    for opt, value in (("--parts", ","), ("--parts", "nope"), ("--lexicon-n", "1"),
+                       ("--lexicon-threshold", "1.5")):  # fmt: skip
+        add(Case(f"evaluate{opt}-{value.strip(',.') or 'empty'}", (*ev, opt, value),
+                 fragments=(opt,)))  # fmt: skip
+    for kind, path in (("missing", "{w}/missing"), ("empty-dir", "{w}/dir"),
+                       ("file", "{w}/file.txt")):  # fmt: skip
+        add(Case(f"evaluate-data-{kind}", _set(ev, "--data", path), fragments=("--data",)))
     add(Case("methods-ok", ("methods",), expect="ok"))
     return cases
 

@@ -48,7 +48,7 @@ def test_table_covers_every_command_and_many_kinds():
     from captum_ext.cli import _COMMAND_MODULES, build_parser
 
     commands = set(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
-    assert len(_COMMAND_MODULES) == 9
+    assert len(_COMMAND_MODULES) == 10
     table = {c.argv[0] for c in CASES}
     assert commands - {"behavior", "methods"} <= table
     kinds = {c.id.split("-", 1)[1] for c in CASES}

@@ -47,7 +47,7 @@ def test_label_map_forms_and_errors():
         LabelModel(("LABEL_0", "LABEL_1")).concept("positive")
     with pytest.raises(InputError, match="not a class of the model"):
         LabelModel(("a", "b"), "negative=7")
-    with pytest.raises(InputError, match="DATA_LABEL=CLASS"):
+    with pytest.raises(InputError, match="is not DATA=CLASS"):
         parse_label_map("negative")
     ds = TextDataset(["x", "y"], [0, 1], ("negative", "positive"))
     with pytest.raises(InputError, match="'negative', 'positive' match no class"):

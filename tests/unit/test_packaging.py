@@ -37,6 +37,7 @@ def test_wheel_has_no_top_level_adapters(wheel: Path) -> None:
     assert "captum_ext/adapters/hf.py" in names
     assert "captum_ext/adapters/alignment.py" in names
     assert "captum_ext/adapters/loading.py" in names
+    assert "captum_ext/data/human_labels.csv" in names  # the hand-labelled test set
     top_level = [n for n in names if n.endswith("top_level.txt")]
     for n in top_level:
         assert zipfile.ZipFile(wheel).read(n).decode().split() == ["captum_ext"]
