@@ -224,8 +224,16 @@ def test_engine_ray_without_ray_says_what_to_install(argv, tmp_path, monkeypatch
 
 
 def test_engine_options_are_checked(tmp_path, capsys):
-    assert main(["pick", "--data", str(_data(tmp_path)), "--address", "auto"]) == 2
-    assert "--address" in capsys.readouterr().err
+    pick = ["pick", "--data", str(_data(tmp_path))]
+    for extra, fragment in [
+        (["--address", "auto"], "--address joins a Ray cluster: it needs --engine ray"),
+        (["--engine", "ray", "--workers", "0"], "--workers must be an integer >= 1"),
+        (["--engine", "ray", "--threads-per-worker", "0"], "--threads-per-worker must be"),
+        (["--engine", "ray", "--gpus-per-worker", "-1"], "--gpus-per-worker must be >= 0"),
+    ]:
+        assert main([*pick, *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert fragment in err and "\n" not in err, err
 
 
 def test_a_worker_with_another_model_fails_the_job_in_one_line(
