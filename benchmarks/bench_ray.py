@@ -72,13 +72,13 @@ def _compare_job(engine, texts: list[str], methods: list[str], chunk_size: int) 
         )  # fmt: skip
 
 
-def _features_job(engine, adapter, texts: list[str]) -> None:
+def _features_job(engine, adapter, texts: list[str], chunk_size: int) -> None:
     from captum_ext.influence import HeadFeatureExtractor
 
     with tempfile.TemporaryDirectory() as cache:
-        HeadFeatureExtractor(adapter, cache_dir=cache, chunk_size=256, engine=engine).for_texts(
-            texts
-        )
+        HeadFeatureExtractor(
+            adapter, cache_dir=cache, chunk_size=chunk_size, engine=engine
+        ).for_texts(texts)
 
 
 def measure(section: str, workers: int, args: argparse.Namespace, texts, warm) -> dict[str, Any]:
@@ -93,17 +93,19 @@ def measure(section: str, workers: int, args: argparse.Namespace, texts, warm) -
         )
         methods = [m.strip() for m in args.methods.split(",") if m.strip()]
 
-        def job(batch: list[str]) -> None:
+        def job(batch: list[str], chunk_size: int) -> None:
             if section == "compare":
-                _compare_job(engine, batch, methods, args.chunk_size)
+                _compare_job(engine, batch, methods, chunk_size)
             else:
-                _features_job(engine, adapter, batch)
+                _features_job(engine, adapter, batch, chunk_size)
 
         t0 = time.perf_counter()
-        job(warm)  # loads the model in every actor (kept warm: this script started Ray)
+        # one text per chunk: at least `workers` shards, so every actor loads the model now (and
+        # is kept warm: this script started Ray)
+        job(warm, 1)
         cold = time.perf_counter() - t0
         t0 = time.perf_counter()
-        job(texts)
+        job(texts, args.chunk_size if section == "compare" else 256)
         seconds = time.perf_counter() - t0
     finally:
         release_actors()
