@@ -14,10 +14,10 @@ import hashlib
 import json
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import sparse
@@ -26,9 +26,13 @@ from captum_ext.attr.text_lime import TextLime
 from captum_ext.errors import InputError
 from captum_ext.validation import check_scalar
 
+if TYPE_CHECKING:
+    from captum_ext.engines import RayEngine
+
 __all__ = ["SparseExplanation", "SubmodularPick", "coverage_pick"]
 
 _STORE_VERSION = 1
+_RAY_SHARD = 16  # texts per Ray task: a killed job loses at most this many per worker
 
 
 @dataclass
@@ -138,6 +142,11 @@ class SubmodularPick:
         store (str or Path, optional): JSONL file; explanations are appended as computed and a
             run with the same store, data and settings resumes where it stopped. Default: None
         show_progress (bool, optional): a progress bar over the texts. Default: False
+        engine (RayEngine, optional): explain on Ray actors
+            (:class:`~captum_ext.engines.RayEngine`, whose model must be the explainer's): the
+            explainer travels without its model and is rebuilt on each actor's; explanations
+            are seeded by ``(random_state, index)``, so they equal this process's, and are
+            appended to ``store`` as each shard arrives. Default: None (this process)
 
     Attributes:
         explanations (list of SparseExplanation): every candidate explanation.
@@ -178,6 +187,7 @@ class SubmodularPick:
         random_state: int | None = None,
         store: str | os.PathLike[str] | None = None,
         show_progress: bool = False,
+        engine: RayEngine | None = None,
     ) -> None:
         if not isinstance(explainer, TextLime):
             raise InputError(
@@ -202,6 +212,12 @@ class SubmodularPick:
         self.top_labels = int(top_labels)
         self.n_samples = int(n_samples)
         self.random_state = random_state
+        self.engine = engine
+        if engine is not None and explainer.adapter is None:
+            raise InputError(
+                "engine= needs a TextLime built on an adapter (TextLime(adapter, ...)): a plain "
+                "forward function cannot be rebuilt on the Ray workers."
+            )
 
         if method == "sample":
             if sample_size > len(data):
@@ -249,32 +265,15 @@ class SubmodularPick:
 
     # -- explanations ------------------------------------------------------------------------
     def _explain_one(self, text: str, index: int) -> SparseExplanation:
-        adapter = self.explainer.adapter
-        encoding = adapter.encode(text)
-        seed = None
-        if self.random_state is not None:
-            seed = int(np.random.SeedSequence([int(self.random_state), index]).generate_state(1)[0])
-        labels: list[int | None] = [None]
-        if self.top_labels > 1:
-            probs = adapter.predict_ids([encoding.input_ids])[0]
-            labels = [int(i) for i in np.argsort(-probs)[: self.top_labels]]
-        per_label: list[dict[str, Any]] = []
-        for label in labels:
-            result, _ = self.explainer.explain_encoding(
-                encoding, label, n_samples=self.n_samples, random_state=seed
-            )
-            features = [[n, w] for n, w in result.ranked_features() if w != 0.0]
-            per_label.append(
-                {
-                    "label": int(result.target),
-                    "features": features[: self.num_features],
-                    "intercept": float(result.intercept),
-                    "score": float(result.score),
-                    "local_pred": float(result.local_pred),
-                    "model_pred": float(result.model_pred),
-                }
-            )
-        return SparseExplanation(index=index, text=text, **per_label[0], other_labels=per_label[1:])
+        return _explain_sparse(self.explainer, text, index, self._task_settings())
+
+    def _task_settings(self) -> dict[str, Any]:
+        return {
+            "random_state": self.random_state,
+            "top_labels": self.top_labels,
+            "n_samples": self.n_samples,
+            "num_features": self.num_features,
+        }
 
     def _explain_all(
         self,
@@ -298,18 +297,53 @@ class SubmodularPick:
             from tqdm.auto import tqdm
 
             it = tqdm(todo, desc="SP-LIME", unit="text", initial=0)
+
+        def keep(exp: SparseExplanation) -> None:
+            done[exp.index] = exp
+            if fh is not None:
+                record = {"kind": "explanation", **asdict(exp)}
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                fh.flush()
+
         try:
-            for i in it:
-                exp = self._explain_one(data[i], i)
-                done[i] = exp
-                if fh is not None:
-                    record = {"kind": "explanation", **asdict(exp)}
-                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-                    fh.flush()
+            if self.engine is not None:
+                self._explain_on_ray(data, todo, keep, it)
+            else:
+                for i in it:
+                    keep(self._explain_one(data[i], i))
         finally:
             if fh is not None:
                 fh.close()
+            if hasattr(it, "close"):
+                it.close()
         return [done[i] for i in self.sample_indices]
+
+    def _explain_on_ray(
+        self, data: list[str], todo: list[int], keep: Callable[[SparseExplanation], None], bar: Any
+    ) -> None:
+        """Explain ``todo`` on the engine's actors in shards of at most :data:`_RAY_SHARD`
+        texts; each shard's explanations are kept (and stored) as it arrives."""
+        from captum_ext.engines._ray import detach_adapter
+
+        assert self.engine is not None
+        blob = detach_adapter(self.explainer, self.explainer.adapter)
+        size = max(1, min(_RAY_SHARD, -(-len(todo) // self.engine.n_shards)))
+        payloads = [
+            {
+                "explainer": blob,
+                "items": [(i, data[i]) for i in todo[a : a + size]],
+                "settings": self._task_settings(),
+            }
+            for a in range(0, len(todo), size)
+        ]
+
+        def on_result(records: list[dict[str, Any]]) -> None:
+            for record in records:
+                keep(SparseExplanation(**record))
+            if hasattr(bar, "update"):
+                bar.update(len(records))
+
+        self.engine.map(_pick_shard, payloads, on_result=on_result, adapter=self.explainer.adapter)
 
     @staticmethod
     def _read_store(
@@ -357,6 +391,57 @@ class SubmodularPick:
                     "delete it or pass a new --store path."
                 ) from None
         return done
+
+
+def _explain_sparse(
+    explainer: TextLime, text: str, index: int, settings: dict[str, Any]
+) -> SparseExplanation:
+    """One text's explanation, seeded by ``(random_state, index)``: the same whichever process
+    computes it and in whichever order."""
+    adapter = explainer.adapter
+    encoding = adapter.encode(text)
+    seed = None
+    if settings["random_state"] is not None:
+        seed = int(
+            np.random.SeedSequence([int(settings["random_state"]), index]).generate_state(1)[0]
+        )
+    labels: list[int | None] = [None]
+    if settings["top_labels"] > 1:
+        probs = adapter.predict_ids([encoding.input_ids])[0]
+        labels = [int(i) for i in np.argsort(-probs)[: settings["top_labels"]]]
+    per_label: list[dict[str, Any]] = []
+    for label in labels:
+        result, _ = explainer.explain_encoding(
+            encoding, label, n_samples=settings["n_samples"], random_state=seed
+        )
+        features = [[n, w] for n, w in result.ranked_features() if w != 0.0]
+        per_label.append(
+            {
+                "label": int(result.target),
+                "features": features[: settings["num_features"]],
+                "intercept": float(result.intercept),
+                "score": float(result.score),
+                "local_pred": float(result.local_pred),
+                "model_pred": float(result.model_pred),
+            }
+        )
+    return SparseExplanation(index=index, text=text, **per_label[0], other_labels=per_label[1:])
+
+
+def _pick_shard(worker: Any, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """A Ray task: the explanations of one shard of texts on the worker's adapter (the
+    explainer is unpickled onto that adapter once per actor)."""
+    from captum_ext.engines._ray import attach_adapter
+
+    key = ("sp-lime", hashlib.sha256(payload["explainer"]).hexdigest())
+    explainer = worker.memo.get(key)
+    if explainer is None:
+        explainer = attach_adapter(payload["explainer"], worker.adapter)
+        worker.memo[key] = explainer
+    return [
+        asdict(_explain_sparse(explainer, text, index, payload["settings"]))
+        for index, text in payload["items"]
+    ]
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -8,7 +8,9 @@ import sys
 from typing import Any
 
 __all__ = [
+    "add_engine_args",
     "add_model_args",
+    "engine_from_args",
     "add_target_arg",
     "check_common_args",
     "label_model",
@@ -56,6 +58,58 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
         help="which model class each data label (or negative/neutral/positive) is, when the "
         "names do not say it: DATA=CLASS pairs (CLASS a class name or index), e.g. "
         "negative=0,positive=1, or a JSON object (default: match by name and common aliases)",
+    )
+
+
+def add_engine_args(parser: argparse.ArgumentParser, *, what: str) -> None:
+    """``--engine {local,ray}``, ``--address``, ``--workers``, ``--threads-per-worker``,
+    ``--gpus-per-worker`` (docs/harness.md, "Ray"); ``what`` says what the actors compute."""
+    eng = parser.add_argument_group("engine")
+    eng.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help=f"local: this process (default); ray: {what} sharded across Ray actors, one model "
+        "each (pip install 'captum-ext[ray]')",
+    )
+    eng.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster to join (auto, ray://HOST:10001); default: start a local Ray",
+    )
+    eng.add_argument("--workers", type=int, default=2, help="Ray actors (default 2)")
+    eng.add_argument(
+        "--threads-per-worker", type=int, default=1, help="torch threads per actor (default 1)"
+    )
+    eng.add_argument(
+        "--gpus-per-worker", type=float, default=0.0, help="GPUs per actor (default 0)"
+    )
+
+
+def engine_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~captum_ext.engines.RayEngine` of ``--engine ray`` (its actors load the model
+    options of ``args``), or None for ``--engine local``. Without Ray installed: a one-line
+    error naming ``pip install 'captum-ext[ray]'``."""
+    if getattr(args, "engine", "local") != "ray":
+        if getattr(args, "address", None) is not None:
+            from captum_ext.errors import InputError
+
+            raise InputError("--address joins a Ray cluster: it needs --engine ray.")
+        return None
+    from captum_ext.engines import RayEngine
+
+    return RayEngine(
+        model=args.model,
+        adapter_kwargs={
+            "max_length": args.max_length,
+            "batch_size": args.batch_size,
+            "device": args.device,
+            "precision": getattr(args, "precision", None),
+        },
+        workers=args.workers,
+        threads_per_worker=args.threads_per_worker,
+        gpus_per_worker=args.gpus_per_worker,
+        address=args.address,
     )
 
 

@@ -8,8 +8,10 @@ import sys
 from typing import Any
 
 from captum_ext.commands._common import (
+    add_engine_args,
     add_model_args,
     add_target_arg,
+    engine_from_args,
     load_adapter,
     method_list,
     resolve_target,
@@ -126,8 +128,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--metrics",
         default=None,
-        help="comma-separated metric names (default: every registered metric; "
-        "see docs/harness.md)",
+        help="comma-separated metric names (default: every registered metric; see docs/harness.md)",
     )
     p.add_argument(
         "--chunk-size", type=int, default=8, help="texts per explain_many batch (default 8)"
@@ -139,26 +140,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="texts shown word by word in report.html (default 100)",
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
-    eng = p.add_argument_group("engine")
-    eng.add_argument(
-        "--engine",
-        choices=("local", "ray"),
-        default="local",
-        help="local: this process (default); ray: texts sharded across Ray actors, one model "
-        "each, writing into the same resumable --out (pip install 'captum-ext[ray]')",
-    )
-    eng.add_argument(
-        "--address",
-        default=None,
-        help="Ray cluster to join (auto, ray://HOST:10001); default: start a local Ray",
-    )
-    eng.add_argument("--workers", type=int, default=2, help="Ray actors (default 2)")
-    eng.add_argument(
-        "--threads-per-worker", type=int, default=1, help="torch threads per actor (default 1)"
-    )
-    eng.add_argument(
-        "--gpus-per-worker", type=float, default=0.0, help="GPUs per actor (default 0)"
-    )
+    add_engine_args(p, what="texts (whole chunks) written into the same resumable --out")
     add_model_args(p)
     p.set_defaults(func=run)
 
@@ -232,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
     for name in ("stability_texts", "html_texts"):
         check_scalar(getattr(args, name), f"--{name.replace('_', '-')}", min_val=0)
     check_output_dir(args.out, "--out")
+    use_ray = engine_from_args(args) is not None  # checks the engine options and that Ray is here
     if args.data is not None:
         texts = load_texts(args.data, args.n, random_state=args.seed)
     else:
@@ -245,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
                     "--text: give one --text-pair per --text."
                 )
             texts = [join_pair(t, b) for t, b in zip(texts, args.text_pair, strict=True)]
-    if args.engine == "ray":
+    if use_ray:
         _run_ray(args, texts, methods, settings, seeds)
     from captum_ext.metrics.protocol import get_metric
     from captum_ext.metrics.randomise import randomisation_levels

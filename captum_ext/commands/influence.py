@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from captum_ext.commands._common import (
+    add_engine_args,
     add_model_args,
+    engine_from_args,
     label_model,
     load_adapter,
     print_json,
@@ -104,6 +106,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", action="store_true", help="print JSON objects instead of a table")
     _add_data_args(p, required_hint="default: the model's own training set, from its metrics.json")
+    add_engine_args(p, what="the training tweets' features (the --cache-dir feature cache)")
     add_model_args(p)
     p.set_defaults(func=run_influence)
 
@@ -159,6 +162,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     a.add_argument("--out", metavar="FILE", default=None, help="write here (default stdout)")
     _add_data_args(a, required_hint="default: the model's own training set, from its metrics.json")
+    add_engine_args(a, what="the training tweets' features (the --cache-dir feature cache)")
     add_model_args(a)
     a.set_defaults(func=run_audit)
 
@@ -199,6 +203,20 @@ def _model_splits(model: str | None):
     return model_splits(_model_dir(model))
 
 
+def warm_feature_cache(args: argparse.Namespace, engine: Any, adapter: Any, train: Any) -> None:
+    """With ``--engine ray``: compute the training tweets' features on Ray actors into the
+    ``--cache-dir`` feature cache (resumable, chunk by chunk), where the in-process methods
+    then find them; nothing with ``--engine local``."""
+    if engine is None:
+        return
+    from captum_ext.influence import HeadFeatureExtractor
+
+    extractor = HeadFeatureExtractor(
+        adapter, cache_dir=args.cache_dir, show_progress=args.progress, engine=engine
+    )
+    extractor.for_texts(train.texts)
+
+
 # -- influence ----------------------------------------------------------------------------------
 def run_influence(args: argparse.Namespace) -> int:
     from captum_ext.adapters import validate_text
@@ -211,9 +229,11 @@ def run_influence(args: argparse.Namespace) -> int:
     check_scalar(args.l2, "--l2", min_val=0, include_boundaries="neither")
     check_scalar(args.fidelity_n, "--fidelity-n", min_val=0)
     check_cache_dir(args.cache_dir, "--cache-dir")
+    engine = engine_from_args(args)
     adapter = load_adapter(args)
     train = training_data(args, adapter)
     check_k(args.k, len(train))
+    warm_feature_cache(args, engine, adapter, train)
     if args.judge:
         return _run_judge(args, adapter, train, texts)
     common = {"cache_dir": args.cache_dir, "show_progress": args.progress}
@@ -350,8 +370,10 @@ def run_audit(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output_file(args.out, "--out")
     check_cache_dir(args.cache_dir, "--cache-dir")
+    engine = engine_from_args(args)
     adapter = load_adapter(args)
     train = training_data(args, adapter)
+    warm_feature_cache(args, engine, adapter, train)
     common = {"cache_dir": args.cache_dir, "show_progress": args.progress}
     if queries is not None:
         knn = FeatureSimilarityKNN(adapter, train, metric=args.metric, **common)

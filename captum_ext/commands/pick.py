@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from captum_ext.commands._common import add_model_args, load_adapter, print_json
+from captum_ext.commands._common import (
+    add_engine_args,
+    add_model_args,
+    engine_from_args,
+    load_adapter,
+    print_json,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,6 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=5, help="top words shown per tweet (default 5)")
     p.add_argument("--json", action="store_true", help="one JSON object per picked tweet")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_engine_args(p, what="the explanations (appended to --store as each shard arrives)")
     add_model_args(p)
     p.set_defaults(func=run)
 
@@ -60,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     for name in ("n", "budget", "sample_size", "num_features", "n_samples"):
         check_scalar(getattr(args, name), f"--{name.replace('_', '-')}", min_val=1)
     store = check_store_file(args.store, "--store")
+    engine = engine_from_args(args)
     dataset = load_sentiment140(args.data)
     if args.n > len(dataset):
         raise InputError(f"--n {args.n} is more than the {len(dataset)} tweets in {args.data}.")
@@ -85,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         random_state=args.seed,
         store=store,
         show_progress=not args.no_progress,
+        engine=engine,
     )
     for rank, exp in enumerate(sp.sp_explanations, start=1):
         if args.json:

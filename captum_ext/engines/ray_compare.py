@@ -27,55 +27,29 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from captum_ext.engines._ray import AdapterWorker, RayEngine, shard_bounds
 from captum_ext.errors import InputError
 
 __all__ = ["run_compare_ray", "shard_bounds"]
 
 
-def shard_bounds(n_texts: int, *, chunk_size: int, n_shards: int) -> list[tuple[int, int]]:
-    """``[start, end)`` of at most ``n_shards`` shards of whole chunks covering ``n_texts``."""
-    n_chunks = -(-n_texts // chunk_size)
-    per = max(1, -(-n_chunks // max(1, n_shards)))
-    return [(c * chunk_size, min((c + per) * chunk_size, n_texts)) for c in range(0, n_chunks, per)]
+def _compare_shard(worker: AdapterWorker, shard: dict[str, Any]) -> int:
+    """Run ``run_compare`` on one shard with the run's store; returns the records added."""
+    from captum_ext.harness.runner import run_compare
+    from captum_ext.harness.store import ResultStore
 
-
-def _import_ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise InputError(
-            "--engine ray needs Ray: pip install 'captum-ext[ray]' (or pip install ray)."
-        ) from None
-    return ray
-
-
-class _CompareWorker:
-    """One model per actor; runs ``run_compare`` on shards (wrapped by ``ray.remote``)."""
-
-    def __init__(self, model: str | None, adapter_kwargs: dict[str, Any], threads: int) -> None:
-        import torch
-
-        from captum_ext.adapters import TextClassifierAdapter
-
-        torch.set_num_threads(threads)
-        self.adapter = TextClassifierAdapter.from_pretrained(model, **adapter_kwargs)
-
-    def run(self, shard: dict[str, Any]) -> int:
-        from captum_ext.harness.runner import run_compare
-        from captum_ext.harness.store import ResultStore
-
-        store = ResultStore(shard["records"])
-        before = len(store)
-        run_compare(
-            shard["texts"],
-            self.adapter,
-            store=store,
-            text_ids=shard["text_ids"],
-            targets=shard["targets"],
-            config=shard["config"],
-            show_progress=False,
-        )
-        return len(store) - before
+    store = ResultStore(shard["records"])
+    before = len(store)
+    run_compare(
+        shard["texts"],
+        worker.adapter,
+        store=store,
+        text_ids=shard["text_ids"],
+        targets=shard["targets"],
+        config=shard["config"],
+        show_progress=False,
+    )
+    return len(store) - before
 
 
 def run_compare_ray(
@@ -126,13 +100,17 @@ def run_compare_ray(
     from captum_ext.harness.store import ResultStore
     from captum_ext.methods import get_method, list_methods
 
-    if workers < 1 or threads_per_worker < 1:
-        raise InputError(
-            f"--workers and threads per worker must be >= 1, got {workers}, {threads_per_worker}."
-        )
-    if gpus_per_worker < 0:
-        raise InputError(f"--gpus-per-worker must be >= 0, got {gpus_per_worker}.")
-    ray = _import_ray()
+    adapter_kwargs = dict(adapter_kwargs or {})
+    model_str = None if model is None else str(model)
+    engine = RayEngine(  # checks the counts and that Ray is installed, before any model loads
+        model=model_str,
+        adapter_kwargs=adapter_kwargs,
+        workers=workers,
+        threads_per_worker=threads_per_worker,
+        gpus_per_worker=gpus_per_worker,
+        address=address,
+        shards_per_worker=shards_per_worker,
+    )
     texts = [validate_text(t, f"texts[{i}]") for i, t in enumerate(texts)]
     if not texts:
         raise InputError("texts is empty: give at least one text to compare methods on.")
@@ -155,9 +133,6 @@ def run_compare_ray(
         raise InputError(
             f"targets must give one class per text: got {len(targets)} for {len(texts)}."
         )
-    adapter_kwargs = dict(adapter_kwargs or {})
-    model_str = None if model is None else str(model)
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     driver_model = TextClassifierAdapter.from_pretrained(
@@ -172,13 +147,10 @@ def run_compare_ray(
         model_fingerprint(driver_model),
         rationales,
     )
-    del driver_model
     records = str(out / RECORDS)
 
     shards = []
-    for a, b in shard_bounds(
-        len(texts), chunk_size=config.chunk_size, n_shards=workers * shards_per_worker
-    ):
+    for a, b in shard_bounds(len(texts), chunk_size=config.chunk_size, n_shards=engine.n_shards):
         # the extra stability seeds and the sanity checks run on the first `stability_texts` and
         # `sanity_texts` texts of the whole run, not of each shard
         n_stab = max(0, min(config.stability_texts - a, b - a))
@@ -195,30 +167,5 @@ def run_compare_ray(
             }
         )
 
-    started = False
-    if not ray.is_initialized():
-        if address is None:
-            ray.init(
-                address="local",
-                num_cpus=workers * threads_per_worker,
-                include_dashboard=False,
-                log_to_driver=False,
-            )
-        else:
-            ray.init(address=address, log_to_driver=False)
-        started = True
-    try:
-        actor_cls = ray.remote(num_cpus=threads_per_worker, num_gpus=gpus_per_worker)(
-            _CompareWorker
-        )
-        actors = [
-            actor_cls.remote(model_str, adapter_kwargs, threads_per_worker)
-            for _ in range(min(workers, len(shards)))
-        ]
-        pool = ray.util.ActorPool(actors)
-        for _ in pool.map_unordered(lambda actor, shard: actor.run.remote(shard), shards):
-            pass
-    finally:
-        if started:
-            ray.shutdown()
+    engine.map(_compare_shard, shards, adapter=driver_model)
     return ResultStore(records)

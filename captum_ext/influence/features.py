@@ -38,6 +38,7 @@ from captum_ext.validation import check_scalar
 if TYPE_CHECKING:
     from captum_ext.adapters import TextClassifierAdapter
     from captum_ext.data import TextDataset
+    from captum_ext.engines import RayEngine
 
 __all__ = [
     "CachedFeatures",
@@ -171,6 +172,11 @@ class HeadFeatureExtractor:
         chunk_size (int, optional): Rows written to disk at once (the unit of resuming).
             Default: 2048
         show_progress (bool, optional): Show a tqdm bar over texts. Default: False
+        engine (RayEngine, optional): compute the missing chunks of :meth:`for_texts` on Ray
+            actors (:class:`~captum_ext.engines.RayEngine`: one model per actor, which must be
+            this adapter's model); the driver writes each chunk as it arrives, so the cache is
+            the one the in-process engine writes and either engine resumes the other's.
+            Default: None (this process)
 
     Examples::
 
@@ -194,6 +200,7 @@ class HeadFeatureExtractor:
         batch_size: int | None = None,
         chunk_size: int = 2048,
         show_progress: bool = False,
+        engine: RayEngine | None = None,
     ) -> None:
         check_scalar(chunk_size, "chunk_size", min_val=1)
         check_scalar(batch_size, "batch_size", min_val=1, allow_none=True)
@@ -215,6 +222,7 @@ class HeadFeatureExtractor:
         self.batch_size = batch_size
         self.chunk_size = int(chunk_size)
         self.show_progress = show_progress
+        self.engine = engine
         self._fingerprint: str | None = None
 
     # -- identity ---------------------------------------------------------------------------
@@ -367,6 +375,29 @@ class HeadFeatureExtractor:
             return cached
         return self._build(folder, texts, model_fp, data_fp, show_progress)
 
+    def _build_on_ray(
+        self, parts: Path, texts: list[str], todo: list[int], model_fp: str, bar: Any
+    ) -> None:
+        """Compute the chunks ``todo`` on the engine's actors; each is saved as it arrives."""
+        assert self.engine is not None
+        payloads = [
+            {
+                "index": i,
+                "texts": texts[i * self.chunk_size : (i + 1) * self.chunk_size],
+                "layer": self.layer_name,
+                "batch_size": self.batch_size,
+                "model_fingerprint": model_fp,
+            }
+            for i in todo
+        ]
+
+        def save(result: tuple[int, np.ndarray, np.ndarray]) -> None:
+            i, feats, logits = result
+            _save_chunk(parts, i, feats, logits)
+            bar.update(len(feats))
+
+        self.engine.map(_feature_chunk, payloads, on_result=save, adapter=self.adapter)
+
     def _build(
         self,
         folder: Path,
@@ -394,15 +425,14 @@ class HeadFeatureExtractor:
         with tqdm(
             total=len(texts), initial=n_done, desc="features", unit="text", disable=not show
         ) as bar:
-            for i in range(n_chunks):
-                path = parts / f"{i:06d}.npy"
-                if i in done:
-                    continue
+            todo = [i for i in range(n_chunks) if i not in done]
+            if self.engine is not None:
+                self._build_on_ray(parts, texts, todo, model_fp, bar)
+                todo = []
+            for i in todo:
                 chunk = texts[i * self.chunk_size : (i + 1) * self.chunk_size]
                 feats, logits = self._compute_rows(self._rows(chunk), bar)
-                tmp = parts / f".{i:06d}.{uuid.uuid4().hex[:8]}.npy"
-                np.save(tmp, np.concatenate([feats, logits.astype(np.float32)], axis=1))
-                os.replace(tmp, path)
+                _save_chunk(parts, i, feats, logits)
         # assemble the chunks into one memory-mappable file, chunk by chunk
         c = self.adapter.num_labels
         first = np.load(parts / f"{0:06d}.npy", mmap_mode="r")
@@ -435,6 +465,33 @@ class HeadFeatureExtractor:
         _write_json(folder / _META, meta)
         shutil.rmtree(parts, ignore_errors=True)
         return CachedFeatures.load(folder)
+
+
+def _save_chunk(parts: Path, i: int, feats: np.ndarray, logits: np.ndarray) -> None:
+    """Write chunk ``i`` in one step (a temporary file renamed): whole or not at all."""
+    tmp = parts / f".{i:06d}.{uuid.uuid4().hex[:8]}.npy"
+    np.save(tmp, np.concatenate([feats, logits.astype(np.float32)], axis=1))
+    os.replace(tmp, parts / f"{i:06d}.npy")
+
+
+def _feature_chunk(worker: Any, payload: dict[str, Any]) -> tuple[int, np.ndarray, np.ndarray]:
+    """A Ray task: features and logits of one chunk on the worker's adapter (the extractor is
+    built once per actor and must have the driver's model fingerprint)."""
+    key = ("features", payload["layer"], payload["batch_size"])
+    extractor = worker.memo.get(key)
+    if extractor is None:
+        extractor = HeadFeatureExtractor(
+            worker.adapter, layer=payload["layer"], batch_size=payload["batch_size"]
+        )
+        worker.memo[key] = extractor
+    if extractor.model_fingerprint != payload["model_fingerprint"]:
+        raise InputError(
+            f"a Ray worker's model has fingerprint {extractor.model_fingerprint}, not the "
+            f"driver's {payload['model_fingerprint']}: pass --model a checkpoint directory every "
+            "worker sees, with the same --max-length."
+        )
+    feats, logits = extractor._compute_rows(extractor._rows(payload["texts"]), None)
+    return payload["index"], feats, logits
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
