@@ -168,7 +168,7 @@ class SubmodularPick:
         >>> sp = SubmodularPick(lime, tweets, method="full", num_exps_desired=2,
         ...                     n_samples=500, random_state=0, store="sp.jsonl")  # doctest: +SKIP
         >>> sp.picked_indices  # doctest: +SKIP
-        [2, 4]
+        [2, 5]
         >>> sp.sp_explanations[0].features[0][0]  # the top word of the first pick  # doctest: +SKIP
         'not'
     """

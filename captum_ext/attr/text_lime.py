@@ -179,6 +179,26 @@ class LimeResult:
         return extras
 
 
+
+def official_features_of_names(names: Sequence[str]) -> int:
+    r"""How many features official LIME perturbs in the text these words spell: the distinct
+    ``\W+`` tokens of the words (the token-id entry point's stand-in for
+    :meth:`TextLime.official_features`, which reads the text itself; an uncased tokenizer's
+    decoded words are lower-case, so there ``Good`` and ``good`` count once).
+
+    Examples::
+
+        >>> official_features_of_names(["thanks", "so", "much", "!!!", "so"])
+        3
+    """
+    text, spans, start = "", [], 0
+    for name in names:
+        text += name + " "
+        spans.append((start, start + len(name)))
+        start += len(name) + 1
+    tokens, _ = lime_units(text, spans)
+    return max(1, len(set(tokens)))
+
 class TextLime(LimeBase):
     r"""LIME for text classifiers (Ribeiro et al. 2016, https://arxiv.org/abs/1602.04938).
 
@@ -1057,6 +1077,11 @@ class TextLime(LimeBase):
                 show_progress=show_progress,
                 baseline=None if base is None else base[kept_positions],
                 call=call,
+                official_features=(
+                    official_features_of_names(space.unit_names)
+                    if feature_mask is None and self.adapter is not None
+                    else None
+                ),
             )
             self.last_results_.append(result)
             if return_input_shape:
