@@ -179,7 +179,6 @@ class LimeResult:
         return extras
 
 
-
 def official_features_of_names(names: Sequence[str]) -> int:
     r"""How many features official LIME perturbs in the text these words spell: the distinct
     ``\W+`` tokens of the words (the token-id entry point's stand-in for
@@ -198,6 +197,7 @@ def official_features_of_names(names: Sequence[str]) -> int:
         start += len(name) + 1
     tokens, _ = lime_units(text, spans)
     return max(1, len(set(tokens)))
+
 
 class TextLime(LimeBase):
     r"""LIME for text classifiers (Ribeiro et al. 2016, https://arxiv.org/abs/1602.04938).
