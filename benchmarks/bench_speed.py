@@ -14,7 +14,7 @@ Rows (same model, same tweets, one process, one after the other):
 
 Ratios are baseline seconds / captum-ext seconds (> 1: captum-ext is faster). The 1-minute load
 average is printed beside each row: figures taken while other jobs run must be re-measured on an
-idle machine. ferret-xai is not compared here (see docs/methods.md, "Speed").
+idle machine. ferret-xai is compared in bench_ferret.py (see docs/methods.md, "Speed").
 
     flock /tmp/cpu.lock .venv/bin/python benchmarks/bench_speed.py --n 20
     .venv/bin/python benchmarks/bench_speed.py --n 2 --sections ig       # smoke
