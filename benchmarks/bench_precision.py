@@ -12,8 +12,9 @@ fp32, autocast does the rest) and measure:
 - ``seconds``: the wall time of each method at each precision (speed ratio vs fp32).
 
 The rule (issue 15): a precision may be a family's default only where the family's averaged
-Jaccard >= 0.95 and max |Δp| <= 0.01. This benchmark also asks that it be faster than fp32 on the
-machine, since a default that is slower serves nobody; it prints the table and the defaults that
+Jaccard >= 0.95 and max |Δp| <= 0.01. This benchmark also asks that it be clearly faster than
+fp32 on the machine (>= 1.5x over the family: a default that departs from the fp32 references must
+buy a gain larger than timing noise, and a slower one serves nobody); it prints the table and the defaults that
 follow, which go into ``FAMILY_PRECISION`` (``captum_ext/methods/registry.py``) and docs/methods.md.
 
     flock /tmp/cpu.lock .venv/bin/python benchmarks/bench_precision.py            # 50 tweets
@@ -49,6 +50,7 @@ BUDGETS: dict[str, dict[str, Any]] = {
 }
 JACCARD_MIN = 0.95
 DP_MAX = 0.01
+SPEEDUP_MIN = 1.5
 
 
 def jaccard(a: list[str], b: list[str]) -> float:
@@ -173,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                     "methods": [r["method"] for r in rs],
                 }
             )
-            if ok and speed > 1.0 and chosen == "fp32":
+            if ok and speed >= SPEEDUP_MIN and chosen == "fp32":
                 chosen = q
         defaults[fam] = chosen
 
@@ -186,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{'passes' if f['passes_rule'] else 'fails'} |"
         )
     print(
-        "\ndefault per family (passes the rule and is faster than fp32 here): "
+        "\ndefault per family (passes the rule and is >= 1.5x fp32's speed here): "
         + ", ".join(f"{k}: {v}" for k, v in defaults.items())
     )
     print(
@@ -203,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             "methods": per_method,
             "families": families,
             "defaults": defaults,
-            "rule": {"jaccard_min": JACCARD_MIN, "dp_max": DP_MAX, "and_faster": True},
+            "rule": {"jaccard_min": JACCARD_MIN, "dp_max": DP_MAX, "speedup_min": SPEEDUP_MIN},
         },
     )
     return 0

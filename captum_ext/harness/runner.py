@@ -494,7 +494,8 @@ def run_compare(
             ):
                 continue
             records: list[Record] = []
-            with shared_predictions(adapter):
+            trained_rows: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
+            with shared_predictions(adapter, trained_rows):
                 for method, seed, todo in jobs:
                     if method not in explainers:
                         explainers[method] = make_explainer(
@@ -555,6 +556,7 @@ def run_compare(
                     store,
                     records,
                     progress,
+                    trained_rows,
                 )
             store.extend(records)  # one write: a chunk is saved whole or not at all
     finally:
@@ -563,7 +565,10 @@ def run_compare(
 
 
 @contextlib.contextmanager
-def shared_predictions(adapter: TextClassifierAdapter) -> Iterator[dict[str, int]]:
+def shared_predictions(
+    adapter: TextClassifierAdapter,
+    memo: dict[tuple[str, tuple[int, ...]], np.ndarray] | None = None,
+) -> Iterator[dict[str, int]]:
     """Within the block, a token-id row the model already scored is not scored again.
 
     Methods are run one after the other on the same chunk of texts, and several of them perturb
@@ -571,6 +576,11 @@ def shared_predictions(adapter: TextClassifierAdapter) -> Iterator[dict[str, int
     ``adapter.predict_ids`` (which ``predict_proba`` calls) is wrapped with a memo of the rows
     evaluated in the block, keyed by the row and the output kind. The values are those the
     adapter computed the first time. Yields counters ``{"requested", "evaluated"}``.
+
+    ``memo`` (optional) is the memo to use and fill, so that a later block on **the same model
+    weights** reuses an earlier block's rows (the random-logit variant re-explains a text for
+    another class with the same seed: a perturbation method draws the same rows). The memo is
+    keyed by row and precision, not by weights: never pass one across a weight change.
 
     Examples::
 
@@ -583,7 +593,8 @@ def shared_predictions(adapter: TextClassifierAdapter) -> Iterator[dict[str, int
         {'requested': 2, 'evaluated': 1}
     """
     original = adapter.predict_ids
-    memo: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
+    if memo is None:
+        memo = {}
     counts = {"requested": 0, "evaluated": 0}
 
     def predict_ids(
@@ -831,9 +842,13 @@ def _variant_chunk(
     store: ResultStore,
     new_records: list[Record],
     progress: _Progress,
+    trained_rows: dict[tuple[str, tuple[int, ...]], np.ndarray] | None = None,
 ) -> list[VariantsRecord]:
     """Explain the variants the variant metrics need (grouped by model: the trained one, then
-    each randomisation level, restored after), score them, return the ``variants`` records."""
+    each randomisation level, restored after), score them, return the ``variants`` records.
+
+    ``trained_rows``: the chunk's memo of rows the trained model already scored (see
+    :func:`shared_predictions`), reused by the variants on the trained model only."""
     seed0 = config.random_state
     attributions = _attributions_of(store, new_records, {text_ids[i] for i in chunk}, seed0)
     jobs = _variant_jobs(chunk, texts, text_ids, targets, probs, config, store, attributions)
@@ -849,7 +864,8 @@ def _variant_chunk(
             if level is not None
             else contextlib.nullcontext()
         )
-        with model_ctx, shared_predictions(adapter):
+        memo = trained_rows if level is None else None  # a randomised model scores afresh
+        with model_ctx, shared_predictions(adapter, memo):
             for m in config.methods:
                 todo = [
                     (i, met.name, v)

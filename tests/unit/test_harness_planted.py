@@ -167,7 +167,8 @@ def test_the_report_states_the_verdict_and_budgets(planted_run):
     assert "deletion" in data["settings"]["masking_operator"]
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "Which explanation to believe" in page and "Masking operator" in page
-    assert page.count('class="captum-ext-compare"') == 10
+    shown_flagged = min(len(data["verdict"]["flagged_texts"]), 5)  # shown first, then in the detail
+    assert page.count('class="captum-ext-compare"') == 10 + shown_flagged
     assert "n_samples=200" in page  # budgets are stated
     assert (out / "agreement_kendall_tau.png").stat().st_size > 0
     md = (out / "verdict.md").read_text(encoding="utf-8")

@@ -46,7 +46,7 @@ def test_ig_matches_captum_layer_ig(adapter):
 def test_official_lime_weights_land_on_words(adapter):
     from lime.lime_text import LimeTextExplainer
 
-    wa = make_explainer("lime-official", adapter, n_samples=200).explain(
+    wa = make_explainer("lime-official", adapter, n_samples=200, precision="fp32").explain(
         TEXT, target=1, random_state=3
     )
     exp = LimeTextExplainer(class_names=list(adapter.labels), random_state=3).explain_instance(
@@ -69,7 +69,9 @@ def test_official_lime_refuses_text_without_words(adapter):
 
 
 def test_shap_partition_matches_shap_and_sums(adapter):
-    wa = make_explainer("shap-partition", adapter, max_evals=60).explain(TEXT, target=0)
+    wa = make_explainer("shap-partition", adapter, max_evals=60, precision="fp32").explain(
+        TEXT, target=0
+    )  # fp32 as the reference
     sv = adapter.shap_explainer()([TEXT], max_evals=60, batch_size=64, silent=True)[0]
     np.testing.assert_allclose(wa.extras["shap_values"], sv.values[:, 0], atol=1e-9)
     # word scores redistribute exactly the values of non-empty segments

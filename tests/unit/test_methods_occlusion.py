@@ -42,7 +42,11 @@ def test_occlusion_equals_manual_leave_one_out(adapter, mode, target):
             elif mode != "remove":
                 ids.append(tok.pad_token_id if mode == "pad" else tok.mask_token_id)
         expected.append(full - model_probs(adapter, ids)[target])
-    wa = make_explainer("occlusion", adapter, mode=mode).explain(text, target=target)
+    # fp32: the reference runs the model in fp32 (the family default is "auto": bf16 on a
+    # native-bf16 CPU)
+    wa = make_explainer("occlusion", adapter, mode=mode, precision="fp32").explain(
+        text, target=target
+    )
     np.testing.assert_allclose(wa.scores, expected, atol=1e-6)
     assert wa.signed and wa.target == target and wa.extras["full_output"] == pytest.approx(full)
 
@@ -66,7 +70,7 @@ def test_pad_occlusion_equals_captum_feature_ablation(adapter):
     # FeatureAblation gives each token its feature's effect: read one token per word
     first_token = [pos[0] for pos in enc.word_token_positions]
     ref = attr[0, first_token].numpy()
-    wa = make_explainer("occlusion", adapter).explain(text, target=1)
+    wa = make_explainer("occlusion", adapter, precision="fp32").explain(text, target=1)
     np.testing.assert_allclose(wa.scores, ref, atol=1e-6)
 
 

@@ -243,3 +243,40 @@ def test_randomisation_score_is_chance_corrected():
     vals = [rand.score(a, {"model:all": _wa(rng.normal(size=4))}) for _ in range(2000)]
     assert np.mean(vals) == pytest.approx(0.0, abs=0.05)
     assert set(rand.details(a, same)) == {"model:all"}
+
+
+def test_random_logit_reuses_the_trained_models_rows(adapter, monkeypatch):
+    """The other-class explanation of a perturbation method draws the rows the main pass drew
+    (same text, same seed): the harness scores none of them again, and the value is the one a
+    fresh explanation of the other class gives."""
+    torch.set_num_threads(1)
+    evaluated = []
+    original = type(adapter).predict_ids
+
+    def counting(self, rows, **kw):
+        evaluated.append(len(rows))
+        return original(self, rows, **kw)
+
+    monkeypatch.setattr(type(adapter), "predict_ids", counting)
+    texts = ["so happy today", "i hate mondays so much"]
+
+    def rows_of(metrics, sanity):
+        evaluated.clear()
+        config = RunConfig(methods=["lime"], metrics=metrics, sanity_texts=sanity,
+                           stability_texts=0, method_settings={"lime": {"n_samples": 64}})  # fmt: skip
+        store = run_compare(texts, adapter, config=config, show_progress=False)
+        return sum(evaluated), store
+
+    without, _ = rows_of(["comprehensiveness"], 0)
+    with_logit, store = rows_of(["comprehensiveness", "random_logit"], 2)
+    assert with_logit == without  # every other-class row was already scored
+    from captum_ext.methods import make_explainer
+
+    rec = {r.text_id: r for r in store.records("variants")}
+    main = {r.text_id: r.attribution for r in store.records("attribution")}
+    lime = make_explainer("lime", adapter, n_samples=64)
+    for tid, text in zip(("0000", "0001"), texts, strict=True):
+        other = 1 - main[tid].target
+        fresh = lime.explain_many([text], targets=[other], random_state=0)[0]
+        want = importance_spearman(main[tid], fresh)
+        assert rec[tid].values["random_logit"] == pytest.approx(want, abs=1e-9)

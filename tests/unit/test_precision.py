@@ -137,6 +137,19 @@ def test_method_precision_resolution_and_record(model_and_tok):
     assert wa.settings["precision"] == "fp32"
 
 
+def test_measured_family_defaults(model_and_tok, monkeypatch):
+    """Perturbation methods default to auto (bf16 where it is native), the others to fp32
+    (docs/methods.md "Precision"); a CPU without bf16 units runs every family in fp32."""
+    plain = _make(model_and_tok)
+    assert family_precision("occlusion") == family_precision("lime") == "auto"
+    assert family_precision("ig") == family_precision("attention-last") == "fp32"
+    occ = make_explainer("occlusion", plain)
+    native = prec.cpu_has_native_bf16()
+    assert occ.explain(TEXTS[0]).settings["precision"] == ("bf16" if native else "fp32")
+    monkeypatch.setattr(prec, "cpu_has_native_bf16", lambda: False)
+    assert occ.explain(TEXTS[0]).settings["precision"] == "fp32"
+
+
 def test_ig_in_bf16_close_to_fp32_and_differs(model_and_tok):
     adapter = _make(model_and_tok)
     fp32 = make_explainer("ig", adapter, n_steps=8, precision="fp32").explain(TEXTS[1])
