@@ -51,10 +51,21 @@ def import_ray() -> Any:
 
 
 def shard_bounds(n_texts: int, *, chunk_size: int, n_shards: int) -> list[tuple[int, int]]:
-    """``[start, end)`` of at most ``n_shards`` shards of whole chunks covering ``n_texts``."""
+    """``[start, end)`` of ``min(n_shards, chunks)`` shards of whole chunks covering ``n_texts``,
+    as even as whole chunks allow (shard sizes differ by at most one chunk, larger ones first).
+
+    Even shards keep the actors busy to the end: 10 chunks cut 2 per shard make 5 shards, which
+    2 actors share 3 to 2; cut into 8 shards of 2 or 1 chunks they share 5 to 5.
+    """
     n_chunks = -(-n_texts // chunk_size)
-    per = max(1, -(-n_chunks // max(1, n_shards)))
-    return [(c * chunk_size, min((c + per) * chunk_size, n_texts)) for c in range(0, n_chunks, per)]
+    k = max(1, min(n_shards, n_chunks))
+    base, extra = divmod(n_chunks, k)
+    bounds, c = [], 0
+    for i in range(k):
+        size = base + (1 if i < extra else 0)
+        bounds.append((c * chunk_size, min((c + size) * chunk_size, n_texts)))
+        c += size
+    return bounds
 
 
 class AdapterWorker:

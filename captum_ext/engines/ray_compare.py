@@ -52,6 +52,23 @@ def _compare_shard(worker: AdapterWorker, shard: dict[str, Any]) -> int:
     return len(store) - before
 
 
+def _shard_cost(shard: dict[str, Any]) -> int:
+    """A shard's expected work: per text, its words times the explanations it gets (the main
+    one, the extra stability seeds on the first ``stability_texts``, the sanity variants on the
+    first ``sanity_texts``; weights are rough, only the order matters)."""
+    config = shard["config"]
+    n_seeds = len([s for s in dict.fromkeys(config.stability_seeds) if s != config.random_state])
+    return sum(
+        (len(text.split()) + 1)
+        * (
+            1
+            + (n_seeds if i < config.stability_texts else 0)
+            + (4 if i < config.sanity_texts else 0)
+        )
+        for i, text in enumerate(shard["texts"])
+    )
+
+
 def run_compare_ray(
     texts: Sequence[str],
     *,
@@ -167,5 +184,8 @@ def run_compare_ray(
             }
         )
 
+    # longest first (the words to perturb, times the explanations a text gets): the actor pool
+    # hands shards out in this order, so the last shards to finish are short ones
+    shards.sort(key=_shard_cost, reverse=True)
     engine.map(_compare_shard, shards, adapter=driver_model)
     return ResultStore(records)

@@ -495,19 +495,21 @@ def run_compare(
                 continue
             records: list[Record] = []
             trained_rows: dict[tuple[str, tuple[int, ...]], np.ndarray] = {}
-            with shared_predictions(adapter, trained_rows):
+            with shared_predictions(adapter, trained_rows) as counts:
                 for method, seed, todo in jobs:
                     if method not in explainers:
                         explainers[method] = make_explainer(
                             method, adapter, **config.method_settings.get(method, {})
                         )
                     progress.describe(f"{method} (seed {seed})" if seed != seed0 else method)
+                    before = dict(counts)
                     results = _explain_chunk(
                         explainers[method],
                         [texts[i] for i in todo],
                         [target_idx[i] for i in todo],
                         seed,
                     )
+                    reused = _reused_share(before, counts, len(todo))
                     for i, (wa, error, seconds, batch) in zip(todo, results, strict=True):
                         if wa is None:
                             logger.warning("%s failed on text %s: %s", method, text_ids[i], error)
@@ -529,6 +531,7 @@ def run_compare(
                                     seconds=seconds,
                                     batch=batch,
                                     precision=wa.settings.get("precision"),
+                                    reused=reused,
                                     result=wa.to_dict(),
                                 )
                             )
@@ -616,6 +619,17 @@ def shared_predictions(
         yield counts
     finally:
         del adapter.predict_ids  # back to the class's method
+
+
+def _reused_share(before: dict[str, int], after: dict[str, int], n_texts: int) -> float | None:
+    """The share of the rows asked for between two readings of :func:`shared_predictions`'
+    counters that were already scored, rounded to 4 places; ``None`` when no more than one row
+    per text was asked for (every method scores the text itself first: a gradient or attention
+    method asks for nothing else)."""
+    asked = after["requested"] - before["requested"]
+    if asked <= n_texts:
+        return None
+    return round(1.0 - (after["evaluated"] - before["evaluated"]) / asked, 4)
 
 
 class _RowBatch:

@@ -86,9 +86,14 @@ class Record:
 
     def to_dict(self) -> dict[str, Any]:
         """The record's JSON object: ``kind``, then the fields in declaration order."""
+        omit = getattr(self, "_omit_if_none", frozenset())
         return {
             "kind": self.kind,
-            **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)},
+            **{
+                f.name: getattr(self, f.name)
+                for f in dataclasses.fields(self)
+                if not (f.name in omit and getattr(self, f.name) is None)
+            },
         }
 
     def to_json(self) -> str:
@@ -115,14 +120,22 @@ class AttributionRecord(Record):
 
     ``seconds`` is the time per text (a batch of ``batch`` texts explained together shares the
     batch's time equally); ``precision`` the method's precision (``None`` in records of runs
-    made before precisions were recorded). :attr:`attribution` is the parsed result.
+    made before precisions were recorded); ``reused`` the share of the model rows the method
+    asked for that were already scored, by an earlier method of the run (the harness shares rows
+    within a chunk) or by itself (a repeated row), so ``seconds`` understates its cost alone when
+    it is high (``None``: the
+    method asked for no rows but the text's own, e.g. a gradient method, or the run predates the
+    field; left out of the JSON then). :attr:`attribution` is the parsed result.
     """
 
     kind: ClassVar[str] = "attribution"
     seconds: float
     batch: int
     precision: str | None = None
+    reused: float | None = None
     result: dict[str, Any] = field(repr=False)
+
+    _omit_if_none: ClassVar[frozenset[str]] = frozenset({"reused"})
 
     @cached_property
     def attribution(self) -> WordAttribution:

@@ -176,9 +176,11 @@ def faithfulness_ranks(frame: pd.DataFrame, methods: Sequence[str]) -> pd.DataFr
         wide = wide.reindex(columns=list(methods))
         sign = -1.0 if bool(sub["higher_is_better"].iloc[0]) else 1.0
         ranks = wide.apply(
-            lambda row, s=sign: pd.Series(stats.rankdata(s * row.to_numpy(float)), index=row.index)
-            if row.notna().all()
-            else pd.Series(np.nan, index=row.index),
+            lambda row, s=sign: (
+                pd.Series(stats.rankdata(s * row.to_numpy(float)), index=row.index)
+                if row.notna().all()
+                else pd.Series(np.nan, index=row.index)
+            ),
             axis=1,
         )
         per_metric.append(ranks)
@@ -204,9 +206,7 @@ def critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
     return q * math.sqrt(k * (k + 1) / (6.0 * n))
 
 
-def friedman_tiers(
-    ranks: pd.DataFrame, alpha: float = 0.05
-) -> tuple[pd.Series, dict[str, Any]]:
+def friedman_tiers(ranks: pd.DataFrame, alpha: float = 0.05) -> tuple[pd.Series, dict[str, Any]]:
     """Tiers from per-text mean ranks (lower is better): Friedman test, then Nemenyi's CD.
 
     Returns:
@@ -359,8 +359,10 @@ def make_verdict(
             v = _mean(frame, m, check)
             row[check] = v
             if np.isfinite(v) and v >= max_similarity:
-                reasons.append(f"fails {label} ({'|ρ| above chance' if check == 'randomisation' else 'ρ'} "
-                               f"{v:.2f})")
+                reasons.append(
+                    f"fails {label} ({'|ρ| above chance' if check == 'randomisation' else 'ρ'} "
+                    f"{v:.2f})"
+                )
         for metric in metric_dirs.index:
             if metric not in row:
                 row[metric] = _mean(frame, m, metric)
@@ -370,8 +372,9 @@ def make_verdict(
                     reasons.append(f"misses the planted shortcut (recall@1 {v:.2f})")
         row["mean_rank"] = float(rank_info["mean_rank"].get(m, float("nan")))
         row["tier"] = int(tiers.get(m, 1)) if m in tiers.index else 1
-        row["verdict"] = "do not use" if reasons else ("believe" if row["tier"] == 1 else
-                                                       f"tier {row['tier']}")
+        row["verdict"] = (
+            "do not use" if reasons else ("believe" if row["tier"] == 1 else f"tier {row['tier']}")
+        )
         row["reasons"] = "; ".join(reasons)
         rows.append(row)
     table = pd.DataFrame(rows)
@@ -410,8 +413,9 @@ def make_verdict(
     flagged = _flag_texts(top_words or {}, believe, min_text_agreement)
     rank_info = {
         **rank_info,
-        "mean_rank": {k: (None if not np.isfinite(v) else v)
-                      for k, v in rank_info["mean_rank"].items()},
+        "mean_rank": {
+            k: (None if not np.isfinite(v) else v) for k, v in rank_info["mean_rank"].items()
+        },
     }
     return Verdict(
         headline=headline,
@@ -448,16 +452,25 @@ def _stability_note(table: pd.DataFrame, believe: list[str]) -> str:
     if "stability" not in table.columns or not believe:
         return "stable"
     sub = table[table["method"].isin(believe)].set_index("method")["stability"].astype(float)
-    shaky = [f"{m} varies across seeds (top-k agreement {v:.2f})"
-             for m, v in sub.items() if np.isfinite(v) and v < 0.8]
+    shaky = [
+        f"{m} varies across seeds (top-k agreement {v:.2f})"
+        for m, v in sub.items()
+        if np.isfinite(v) and v < 0.8
+    ]
     return "; ".join(shaky) if shaky else "stable"
 
 
 def _cost_note(table: pd.DataFrame, believe: list[str], slow_ratio: float) -> str:
     if "seconds" not in table.columns or len(believe) < 2:
         return ""
-    secs = table[table["method"].isin(believe)].set_index("method")["seconds"].astype(float)
+    sub = table[table["method"].isin(believe)].set_index("method")
+    secs = sub["seconds"].astype(float)
     secs = secs[np.isfinite(secs) & (secs > 0)]
+    # a method whose model rows were mostly scored already (by another method with the same
+    # seed) took less time here than it takes alone: its time is no measure of its cost
+    reused = sub["reused_rows"].astype(float) if "reused_rows" in sub.columns else None
+    shared = [m for m in secs.index if reused is not None and reused.get(m, np.nan) >= 0.5]
+    secs = secs.drop(index=shared)
     if secs.empty:
         return ""
     fastest = secs.idxmin()
@@ -465,9 +478,13 @@ def _cost_note(table: pd.DataFrame, believe: list[str], slow_ratio: float) -> st
     if not slow:
         return ""
     parts = [f"{m} {ratio:.0f}×" for m, ratio in slow]
-    return (
-        f"Cost: {fastest} is the cheapest believed method; {_fmt_list(parts)} its time per text."
-    )
+    note = f"Cost: {fastest} is the cheapest believed method; {_fmt_list(parts)} its time per text."
+    if shared:
+        note += (
+            f" ({_fmt_list(shared)} reused most of {'its' if len(shared) == 1 else 'their'} model"
+            " rows from another method in this run: not timed alone.)"
+        )
+    return note
 
 
 def _disagreement_notes(
@@ -502,7 +519,9 @@ def _flag_texts(
             sets = [set(per[m]) for m in believe if m in per and len(per[m])]
             if len(sets) < 2:
                 continue
-            overlaps = [len(a & b) / max(len(a), len(b)) for a, b in itertools.combinations(sets, 2)]
+            overlaps = [
+                len(a & b) / max(len(a), len(b)) for a, b in itertools.combinations(sets, 2)
+            ]
             agreement = float(np.mean(overlaps))
             if agreement < threshold:
                 rows.append({"text_id": str(tid), "agreement": agreement})

@@ -153,3 +153,21 @@ def test_a_method_that_misses_the_planted_shortcut_is_do_not_use():
     assert t.loc["misses", "verdict"] == "do not use"
     assert "misses the planted shortcut" in t.loc["misses", "reasons"]
     assert "find the planted shortcut" in v.headline
+
+
+def test_cost_note_does_not_call_a_method_that_reused_rows_the_cheapest():
+    from captum_ext.harness.verdict import _cost_note
+
+    table = pd.DataFrame(
+        {
+            "method": ["lime", "lime-ngram", "occlusion", "ig"],
+            "seconds": [4.0, 0.5, 0.2, 1.0],
+            "reused_rows": [0.08, 0.97, 0.0, np.nan],
+        }
+    )
+    note = _cost_note(table, ["lime", "lime-ngram", "ig"], slow_ratio=3.0)
+    assert note.startswith("Cost: ig is the cheapest believed method; lime 4×")
+    assert "lime-ngram reused most of its model rows" in note
+    # without the column (runs made before it), seconds alone decide, as before
+    note = _cost_note(table.drop(columns="reused_rows"), ["lime", "lime-ngram"], slow_ratio=3.0)
+    assert note.startswith("Cost: lime-ngram is the cheapest believed method; lime 8×")

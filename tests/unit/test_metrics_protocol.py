@@ -280,3 +280,21 @@ def test_random_logit_reuses_the_trained_models_rows(adapter, monkeypatch):
         fresh = lime.explain_many([text], targets=[other], random_state=0)[0]
         want = importance_spearman(main[tid], fresh)
         assert rec[tid].values["random_logit"] == pytest.approx(want, abs=1e-9)
+
+
+def test_attribution_records_say_how_many_rows_were_reused(adapter):
+    torch.set_num_threads(1)
+    config = RunConfig(methods=["lime", "lime-ngram", "ig"], metrics=["comprehensiveness"],
+                       sanity_texts=0, stability_texts=0,
+                       method_settings={"lime": {"n_samples": 64},
+                                        "lime-ngram": {"n_samples": 64}})  # fmt: skip
+    store = run_compare(["so happy today", "i hate mondays so much"], adapter, config=config,
+                        show_progress=False)  # fmt: skip
+    reused = {(r.text_id, r.method): r.reused for r in store.records("attribution")}
+    assert all(reused[(t, "ig")] is None for t in ("0000", "0001"))  # no rows asked for
+    assert all(0.0 <= reused[(t, "lime")] < 0.5 for t in ("0000", "0001"))
+    assert all(reused[(t, "lime-ngram")] >= 0.5 for t in ("0000", "0001"))  # lime's rows
+    line = next(r for r in store.records("attribution") if r.method == "ig").to_json()
+    assert '"reused"' not in line  # None is left out of the JSON (older runs read the same)
+    s = summarize(store.records(), methods=config.methods)
+    assert "reused_rows" in s.metric_table.columns

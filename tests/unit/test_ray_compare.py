@@ -72,6 +72,17 @@ def _assert_same(a: dict, b: dict) -> None:
 def test_shard_bounds_are_whole_chunks():
     assert shard_bounds(7, chunk_size=2, n_shards=8) == [(0, 2), (2, 4), (4, 6), (6, 7)]
     assert shard_bounds(1, chunk_size=8, n_shards=2) == [(0, 1)]
+    # as even as whole chunks allow: 10 chunks in 8 shards, not 5 shards of 2 (3 to 2 on 2 actors)
+    got = shard_bounds(20, chunk_size=2, n_shards=8)
+    assert len(got) == 8 and got[0] == (0, 4) and got[-1] == (18, 20)
+    assert sorted({(b - a) // 2 for a, b in got}) == [1, 2]
+    for n, cs, k in [(200, 8, 8), (13, 3, 4), (5, 1, 2), (9, 2, 100)]:
+        got = shard_bounds(n, chunk_size=cs, n_shards=k)
+        assert got[0][0] == 0 and got[-1][1] == n
+        assert all(b == c for (_, b), (c, _) in zip(got[:-1], got[1:], strict=True))  # contiguous
+        assert all(a % cs == 0 for a, _ in got)  # whole chunks
+        sizes = [-(-(b - a) // cs) for a, b in got]
+        assert max(sizes) - min(sizes) <= 1 and sizes == sorted(sizes, reverse=True)
 
 
 def test_ray_records_equal_in_process(tiny_bert_dir, tmp_path):

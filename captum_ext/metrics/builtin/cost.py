@@ -31,3 +31,30 @@ class Cost(RecordMetric):
 
 
 register_metric(Cost())
+
+
+class ReusedRows(RecordMetric):
+    """The share of a method's model rows already scored in the run when it asked for them
+    (:attr:`AttributionRecord.reused`): the LIME variants with one seed draw the same rows, so
+    the second one's seconds are mostly fitting, not model time. The verdict does not call such
+    a method "the cheapest". Methods that ask for no rows through the shared predictor (the
+    gradient and attention methods) have no value."""
+
+    name = "reused_rows"
+    label = "model rows reused"
+    family = "cost"
+    higher_is_better = False
+    description = "share of the method's model rows already scored in the run (timing context)"
+    reference = ""
+
+    def compute(
+        self, records: Sequence[Record], *, random_state: int, k: int
+    ) -> dict[tuple[str, str], float]:
+        return {
+            (r.text_id, r.method): float(r.reused)
+            for r in records
+            if isinstance(r, AttributionRecord) and r.seed == random_state and r.reused is not None
+        }
+
+
+register_metric(ReusedRows())
