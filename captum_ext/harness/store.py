@@ -86,7 +86,7 @@ class Record:
 
     def to_dict(self) -> dict[str, Any]:
         """The record's JSON object: ``kind``, then the fields in declaration order."""
-        omit = getattr(self, "_omit_if_none", frozenset())
+        omit: frozenset[str] = getattr(self, "_omit_if_none", frozenset())
         return {
             "kind": self.kind,
             **{
