@@ -286,6 +286,25 @@ class TextClassifierAdapter:
         finally:
             self._precision_scope.pop()
 
+    @contextlib.contextmanager
+    def frozen_parameters(self) -> Iterator[None]:
+        """Within the block the model's parameters do not require gradients (restored after).
+
+        Attribution needs gradients with respect to inputs or activations, never weights; with
+        the weights' ``requires_grad`` on, every backward pass also computes each layer's weight
+        gradient (about a third of a forward-and-backward's work) and throws it away. Methods
+        run their model calls in this block; nesting is harmless (an inner block finds nothing
+        to freeze).
+        """
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        for p in params:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p in params:
+                p.requires_grad_(True)
+
     def _autocast(self) -> contextlib.AbstractContextManager[None]:
         return autocast(self.precision, self.device)
 

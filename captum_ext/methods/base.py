@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,9 +76,15 @@ class TextExplainer(ABC):
             return self.adapter.precision_request
         return family_precision(self.name)
 
-    def model_precision(self) -> contextlib.AbstractContextManager[str]:
-        """A block whose model calls run in :meth:`requested_precision` (yields the concrete one)."""
-        return self.adapter.using_precision(self.requested_precision())
+    @contextlib.contextmanager
+    def model_precision(self) -> Iterator[str]:
+        """A block whose model calls run in :meth:`requested_precision` (yields the concrete one),
+        with the weights' gradients off (:meth:`TextClassifierAdapter.frozen_parameters`:
+        attributions need input gradients only)."""
+        with self.adapter.frozen_parameters(), self.adapter.using_precision(
+            self.requested_precision()
+        ) as concrete:
+            yield concrete
 
     @abstractmethod
     def _explain(
