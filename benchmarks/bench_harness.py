@@ -38,6 +38,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stability-texts", type=int, default=20)
+    p.add_argument(
+        "--sanity-texts",
+        type=int,
+        default=20,
+        help="texts of the sanity checks (default 20; 0: none)",
+    )
+    p.add_argument(
+        "--metrics",
+        default=None,
+        help="comma-separated metric names (default: every registered). Issue 15's like-for-like "
+        "run with the 33-minute baseline's metrics: --metrics comprehensiveness,sufficiency,"
+        "deletion_auc,loo_spearman,stability,seconds --sanity-texts 0",
+    )
     p.add_argument("--chunk-size", type=int, default=8)
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
@@ -69,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         out_dir=out,
         random_state=args.seed,
         stability_texts=args.stability_texts,
+        sanity_texts=args.sanity_texts,
+        metrics=args.metrics.split(",") if args.metrics else None,
         chunk_size=args.chunk_size,
         show_progress=not args.no_progress,
     )
@@ -86,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             "errors": int(row["errors"]) if row is not None else None,
             "extra_seed_seconds": float(extra["total_seconds"]) if extra is not None else 0.0,
         }
+
     def stage(name: str) -> float:
         return float(timing.loc[name, "total_seconds"]) if name in timing.index else 0.0
 
