@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from captum_ext.adapters.loading import default_model_dir
-    from captum_ext.data.human_eval import evaluate_model
+    from captum_ext.data.human_eval import evaluate_model, format_accuracy_lines
 
     model_dir = Path(args.model) if args.model else default_model_dir()
     t0 = time.perf_counter()
@@ -54,21 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         adapter = TextClassifierAdapter.from_pretrained(model_dir)
     report = evaluate_model(adapter, model_dir=model_dir, lexicon_n=args.lexicon_n)
     seconds = time.perf_counter() - t0
-    names = {
-        "emoticon_test": "(a) emoticon labels, held-out split",
-        "human": "(b) hand labels, positive/negative rows",
-        "lexicon": "(c) emoticon and VADER lexicon agree",
-    }
-    for key, name in names.items():
-        part = report[key]
-        if part is None:
-            print(f"{name:<42} skipped")
-            continue
-        lo, hi = part["ci95"]
-        print(
-            f"{name:<42} {part['accuracy']:.3f}  ({part['correct']}/{part['n']}, "
-            f"95% CI {lo:.3f}-{hi:.3f})"
-        )
+    for line in format_accuracy_lines(report, show_skipped=True):
+        print(line)
     human = report["human"]
     print(
         f"hand-labelled fixture: {human['fixture_rows']} tweets, {human['n']} with a polarity, "

@@ -81,7 +81,7 @@ def _check_data(data: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from captum_ext.adapters.loading import default_model_dir
-    from captum_ext.data.human_eval import _vader, evaluate_model
+    from captum_ext.data.human_eval import _vader, evaluate_model, format_accuracy_lines
     from captum_ext.validation import check_scalar
 
     parts = _parts(args.parts)
@@ -113,20 +113,8 @@ def run(args: argparse.Namespace) -> int:
         print_json({"command": "evaluate", **report})
         return 0
     print(f"model {report['model']}  (classes: {', '.join(report['classes'])})")
-    names = {
-        "emoticon_test": "emoticon labels, held-out split",
-        "human": "hand labels (positive/negative rows)",
-        "lexicon": "emoticon + VADER lexicon agree",
-    }
-    for key, name in names.items():
-        part = report[key]
-        if part is None or part["accuracy"] is None:
-            continue
-        lo, hi = part["ci95"]
-        print(
-            f"  {name:<38} accuracy {part['accuracy']:.3f}  "
-            f"({part['correct']}/{part['n']}, 95% CI {lo:.3f}-{hi:.3f})"
-        )
+    for line in format_accuracy_lines(report):
+        print(f"  {line}")
     for note in report["notes"]:
         print(f"note: {note}")
     return 0

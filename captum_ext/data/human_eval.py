@@ -59,6 +59,7 @@ __all__ = [
     "PARTS",
     "HumanLabel",
     "evaluate_model",
+    "format_accuracy_lines",
     "human_labelled_dataset",
     "lexicon_agreement_set",
     "lexicon_scores",
@@ -425,6 +426,38 @@ def evaluate_model(
         report["lexicon"].update({"threshold": lexicon_threshold, "requested": lexicon_n})
     report["notes"] = notes
     return report
+
+
+PART_NAMES = {
+    "emoticon_test": "emoticon labels, held-out split",
+    "human": "hand labels (positive/negative rows)",
+    "lexicon": "emoticon + VADER lexicon agree",
+}
+
+
+def format_accuracy_lines(report: dict[str, Any], *, show_skipped: bool = False) -> list[str]:
+    """One line per part of an :func:`evaluate_model` report: its accuracy, counts and 95% CI
+    (the ``evaluate`` command and ``benchmarks/eval_default_model.py`` print these).
+
+    Examples::
+
+        >>> part = {"accuracy": 0.9, "correct": 9, "n": 10, "ci95": [0.6, 0.98]}
+        >>> format_accuracy_lines({"emoticon_test": part, "human": None, "lexicon": None})
+        ['emoticon labels, held-out split        accuracy 0.900  (9/10, 95% CI 0.600-0.980)']
+    """
+    lines = []
+    for key, name in PART_NAMES.items():
+        part = report.get(key)
+        if part is None or part.get("accuracy") is None:
+            if show_skipped:
+                lines.append(f"{name:<38} skipped")
+            continue
+        lo, hi = part["ci95"]
+        lines.append(
+            f"{name:<38} accuracy {part['accuracy']:.3f}  "
+            f"({part['correct']}/{part['n']}, 95% CI {lo:.3f}-{hi:.3f})"
+        )
+    return lines
 
 
 def _human_part(

@@ -200,3 +200,16 @@ def test_wilson_interval_matches_the_formula():
     lo, hi = wilson_interval(174, 193)
     assert lo == pytest.approx(0.8514, abs=1e-4) and hi == pytest.approx(0.9361, abs=1e-4)
     assert np.isnan(wilson_interval(0, 0)[0])
+
+
+def test_accuracy_lines_name_each_part_and_skip_what_did_not_run():
+    from captum_ext.data.human_eval import format_accuracy_lines
+
+    part = {"accuracy": 174 / 193, "correct": 174, "n": 193, "ci95": [0.851, 0.936]}
+    report = {"emoticon_test": None, "human": part, "lexicon": {"accuracy": None}}
+    assert format_accuracy_lines(report) == [
+        "hand labels (positive/negative rows)   accuracy 0.902  (174/193, 95% CI 0.851-0.936)"
+    ]
+    lines = format_accuracy_lines(report, show_skipped=True)
+    assert lines[0].startswith("emoticon labels, held-out split") and lines[0].endswith("skipped")
+    assert len(lines) == 3 and lines[2].endswith("skipped")
