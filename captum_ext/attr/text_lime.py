@@ -1258,8 +1258,14 @@ class TextLime(LimeBase):
                 "TextLime(adapter.forward_func()); with a plain forward function call "
                 "attribute(input_ids, ...)."
             )
+        # the adapter's own precision, as attribute() and official LIME given this adapter use,
+        # not the "lime" method family's default (TextLime is the drop-in class)
         explainer = TextLimeExplainer(
-            self.adapter, lime=self, n_samples=n_samples, show_progress=show_progress
+            self.adapter,
+            lime=self,
+            n_samples=n_samples,
+            show_progress=show_progress,
+            precision=self.adapter.precision_request or "fp32",
         )
         seed = self.random_state if random_state is None else random_state
         return explainer.explain(text, target=target, random_state=seed)

@@ -150,6 +150,20 @@ def test_measured_family_defaults(model_and_tok, monkeypatch):
     assert occ.explain(TEXTS[0]).settings["precision"] == "fp32"
 
 
+def test_the_drop_in_textlime_runs_in_the_adapters_precision(model_and_tok):
+    """TextLime is the drop-in class: its explain() calls the model as its attribute() and
+    official LIME given the adapter do (fp32 unless the adapter says otherwise), not in the
+    "lime" method family's default."""
+    from captum_ext.attr import TextLime
+
+    wa = TextLime(_make(model_and_tok), random_state=0).explain(TEXTS[0], n_samples=20)
+    assert wa.settings["precision"] == "fp32"
+    wa = TextLime(_make(model_and_tok, precision="bf16"), random_state=0).explain(
+        TEXTS[0], n_samples=20
+    )
+    assert wa.settings["precision"] == "bf16"
+
+
 def test_ig_in_bf16_close_to_fp32_and_differs(model_and_tok):
     adapter = _make(model_and_tok)
     fp32 = make_explainer("ig", adapter, n_steps=8, precision="fp32").explain(TEXTS[1])
