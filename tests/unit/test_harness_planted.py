@@ -5,6 +5,7 @@ it, and a deliberately unfaithful control method is called not better than rando
 from __future__ import annotations
 
 import json
+import zlib
 
 import numpy as np
 import pytest
@@ -76,7 +77,9 @@ class RandomControl(TextExplainer):
     stochastic = True
 
     def _explain(self, encoding, target, probs, random_state):
-        seed = abs(hash((encoding.text, random_state))) % 2**32
+        # a stable seed: str hashes change from process to process (PYTHONHASHSEED), which made
+        # the control's luck on 10 texts, and so this module's verdict, vary between runs
+        seed = zlib.crc32(f"{encoding.text}\x00{random_state}".encode())
         return Scores(word_scores=np.random.default_rng(seed).normal(size=len(encoding.words)))
 
 
