@@ -13,9 +13,9 @@ fp32, autocast does the rest) and measure:
 
 The rule (issue 15): a precision may be a family's default only where the family's averaged
 Jaccard >= 0.95 and max |Δp| <= 0.01. This benchmark also asks that it be clearly faster than
-fp32 on the machine (>= 1.5x over the family: a default that departs from the fp32 references must
-buy a gain larger than timing noise, and a slower one serves nobody); it prints the table and the defaults that
-follow, which go into ``FAMILY_PRECISION`` (``captum_ext/methods/registry.py``) and docs/methods.md.
+fp32 on the machine (>= 1.5x over the family: a default that departs from the fp32 references
+must buy a gain larger than timing noise, and a slower one serves nobody); it prints the table
+and the defaults that follow, which go into ``FAMILY_PRECISION`` (``captum_ext/methods/registry.py``) and docs/methods.md.
 
     flock /tmp/cpu.lock .venv/bin/python benchmarks/bench_precision.py            # 50 tweets
     .venv/bin/python benchmarks/bench_precision.py --n 5 --precisions bf16         # smoke

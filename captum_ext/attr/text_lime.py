@@ -1265,7 +1265,7 @@ class TextLime(LimeBase):
             lime=self,
             n_samples=n_samples,
             show_progress=show_progress,
-            precision=self.adapter.precision_request or "fp32",
+            precision=self.adapter.precision,
         )
         seed = self.random_state if random_state is None else random_state
         return explainer.explain(text, target=target, random_state=seed)

@@ -57,7 +57,7 @@ def _shard_cost(shard: dict[str, Any]) -> int:
     one, the extra stability seeds on the first ``stability_texts``, the sanity variants on the
     first ``sanity_texts``; weights are rough, only the order matters)."""
     config = shard["config"]
-    n_seeds = len([s for s in dict.fromkeys(config.stability_seeds) if s != config.random_state])
+    n_seeds = len(config.extra_seeds())
     return sum(
         (len(text.split()) + 1)
         * (

@@ -144,6 +144,10 @@ class RunConfig:
         wanted = {get_metric(m).name for m in self.metrics}  # unknown names fail here
         return [m.name for m in list_metrics() if m.name in wanted]
 
+    def extra_seeds(self) -> list[int]:
+        """The stability seeds other than the main one, each once, in order."""
+        return [int(x) for x in dict.fromkeys(self.stability_seeds) if int(x) != self.random_state]
+
     def metric_settings(self) -> dict[str, Any]:
         """What the metrics read from the run's settings (:attr:`RowContext.settings`)."""
         return {
@@ -443,7 +447,7 @@ def run_compare(
     )
     if variant_metrics:  # a bad level or a model without layers fails here, before any work
         randomisation_levels(config.randomisation_levels, len(encoder_layers(adapter.model)))
-    extra_seeds = [int(x) for x in dict.fromkeys(config.stability_seeds) if int(x) != seed0]
+    extra_seeds = config.extra_seeds()
 
     def seeds_of(method: str, i: int) -> list[int]:
         if specs[method].stochastic and i < n_stab:

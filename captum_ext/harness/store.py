@@ -73,6 +73,8 @@ class Record:
     """
 
     kind: ClassVar[str] = ""
+    #: optional fields left out of the JSON when None (so older records read and write the same)
+    _omit_if_none: ClassVar[frozenset[str]] = frozenset()
     text_id: str
     method: str
     seed: int
@@ -86,7 +88,7 @@ class Record:
 
     def to_dict(self) -> dict[str, Any]:
         """The record's JSON object: ``kind``, then the fields in declaration order."""
-        omit: frozenset[str] = getattr(self, "_omit_if_none", frozenset())
+        omit = self._omit_if_none
         return {
             "kind": self.kind,
             **{

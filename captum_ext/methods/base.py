@@ -81,9 +81,10 @@ class TextExplainer(ABC):
         """A block whose model calls run in :meth:`requested_precision` (yields the concrete one),
         with the weights' gradients off (:meth:`TextClassifierAdapter.frozen_parameters`:
         attributions need input gradients only)."""
-        with self.adapter.frozen_parameters(), self.adapter.using_precision(
-            self.requested_precision()
-        ) as concrete:
+        with (
+            self.adapter.frozen_parameters(),
+            self.adapter.using_precision(self.requested_precision()) as concrete,
+        ):
             yield concrete
 
     @abstractmethod
@@ -140,9 +141,7 @@ class TextExplainer(ABC):
             from tqdm.auto import tqdm
 
             it = tqdm(it, total=len(texts), desc=self.name, unit="text")
-        return [
-            self.explain(t, target=g, random_state=random_state, text_pair=b) for t, g, b in it
-        ]
+        return [self.explain(t, target=g, random_state=random_state, text_pair=b) for t, g, b in it]
 
     def _pack(
         self,
@@ -171,8 +170,8 @@ class TextExplainer(ABC):
         if word_scores.size and not np.any(word_scores):
             extras.setdefault("notes", []).append(_all_zero_note(self.name, encoding))
         settings = dict(self.settings)
-        with self.model_precision() as concrete:
-            settings["precision"] = concrete
+        with self.adapter.using_precision(self.requested_precision()) as concrete:
+            settings["precision"] = concrete  # read only: no model call, nothing to freeze
         if self.stochastic:
             settings["random_state"] = random_state
         return WordAttribution(

@@ -37,8 +37,8 @@ class ReusedRows(RecordMetric):
     """The share of a method's model rows already scored in the run when it asked for them
     (:attr:`AttributionRecord.reused`): the LIME variants with one seed draw the same rows, so
     the second one's seconds are mostly fitting, not model time. The verdict does not call such
-    a method "the cheapest". Methods that ask for no rows through the shared predictor (the
-    gradient and attention methods) have no value."""
+    a method "the cheapest". Methods that ask for no row but the text's own (the gradient and
+    attention methods) have no value."""
 
     name = "reused_rows"
     label = "model rows reused"
